@@ -1,0 +1,3 @@
+"""redtrail: the Redshift part of a CloudTrail trail, in DynamoDB."""
+
+__version__ = "0.1.0"

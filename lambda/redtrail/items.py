@@ -1,0 +1,170 @@
+"""DynamoDB items (low-level attribute values) built from kept CloudTrail records. Pure."""
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from redtrail import schema
+from redtrail.classify import Match
+
+AttributeValue = dict[str, Any]
+Item = dict[str, AttributeValue]
+
+_COPIED = ("eventTime", "eventSource", "eventName", "awsRegion", "recipientAccountId", "errorCode", "sourceIPAddress")
+# (field, resource kind) in requestParameters, then responseElements; the first readable one wins.
+_RESOURCE_FIELDS = (
+    ("dataShareArn", "datashare"),
+    ("clusterIdentifier", "cluster"),
+    ("clusterId", "cluster"),
+    ("workgroupName", "workgroup"),
+    ("namespaceName", "namespace"),
+)
+_RESOURCE_KINDS = frozenset({"cluster", "namespace", "workgroup", "datashare"})
+
+
+class InvalidRecordError(ValueError):
+    """A kept record that cannot become an item (no usable eventID)."""
+
+
+def build_item(
+    record: Mapping[str, Any],
+    match: Match,
+    *,
+    source_object: str,
+    retention_days: int | None = None,
+) -> Item:
+    """The table item for a Redshift-family ``record`` found in ``source_object``."""
+    event_id = record.get("eventID")
+    if not isinstance(event_id, str) or not event_id:
+        raise InvalidRecordError("record has no eventID")
+    item: Item = {"eventID": {"S": event_id}, "matchedBy": {"S": match.matched_by.value}}
+    for name in _COPIED:
+        value = record.get(name)
+        if isinstance(value, str) and value:
+            item[name] = {"S": value}
+    if match.service_account_region:
+        item["redshiftServiceAccountRegion"] = {"S": match.service_account_region}
+
+    read_only = record.get("readOnly")
+    if isinstance(read_only, bool):
+        item["readOnly"] = {"BOOL": read_only}
+    elif isinstance(read_only, str) and read_only:
+        item["readOnly"] = {"S": read_only}
+    is_write = not (read_only is True or (isinstance(read_only, str) and read_only.lower() == "true"))
+    item["isWrite"] = {"BOOL": is_write}
+
+    identity = record.get("userIdentity")
+    if isinstance(identity, Mapping):
+        item.update(_principal_attributes(identity))
+    resource = resource_of(record)
+    if resource:
+        item["resource"] = {"S": resource}
+    item["sourceObject"] = {"S": source_object}
+
+    event_time = item.get("eventTime", {}).get("S")
+    if event_time:
+        bucket = schema.time_bucket(event_time, event_id)
+        if bucket:
+            item["timeBucket"] = {"S": bucket}
+            if is_write:
+                item["writeBucket"] = {"S": bucket}
+    if retention_days:
+        item[schema.TTL_ATTRIBUTE] = {"N": str(expiry_epoch(event_time, retention_days))}
+    item["event"] = {"S": event_json(record)}
+    return item
+
+
+def event_json(record: Mapping[str, Any]) -> str:
+    """The record as compact JSON text; escapes only what UTF-8 cannot carry (lone surrogates)."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(record, separators=(",", ":"))
+    return text
+
+
+def expiry_epoch(event_time: str | None, retention_days: int) -> int:
+    """TTL epoch seconds: ``retention_days`` after the event (after now when its time is unreadable)."""
+    moment = _parse_time(event_time) or datetime.now(UTC)
+    return int(moment.timestamp()) + retention_days * 86400
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _principal_attributes(identity: Mapping[str, Any]) -> Item:
+    arn = _text(identity.get("arn"))
+    context = identity.get("sessionContext")
+    issuer = context.get("sessionIssuer") if isinstance(context, Mapping) else None
+    issuer_arn = _text(issuer.get("arn")) if isinstance(issuer, Mapping) else None
+    identity_type = _text(identity.get("type"))
+    account = _text(identity.get("accountId"))
+    # A role's session name changes per session; the role itself is the stable principal.
+    principal = (
+        issuer_arn
+        or arn
+        or _text(identity.get("invokedBy"))
+        or (f"{identity_type or 'Unknown'}:{account}" if account else identity_type)
+    )
+    attributes: Item = {}
+    for name, value in (
+        ("principal", principal),
+        ("principalArn", arn),
+        ("principalAccountId", account),
+        ("identityType", identity_type),
+    ):
+        if value:
+            attributes[name] = {"S": value}
+    return attributes
+
+
+def resource_of(record: Mapping[str, Any]) -> str | None:
+    """The Redshift resource an event concerns, as ``kind:name`` (cluster, namespace, workgroup, datashare)."""
+    for section in ("requestParameters", "responseElements"):
+        fields = record.get(section)
+        if not isinstance(fields, Mapping):
+            continue
+        for field, kind in _RESOURCE_FIELDS:
+            value = _text(fields.get(field))
+            if value:
+                return f"{kind}:{_arn_name(value) if value.startswith('arn:') else value}"
+        context = fields.get("encryptionContext")
+        if isinstance(context, Mapping):
+            for key, value in context.items():
+                if isinstance(key, str) and key.endswith(":arn") and key.startswith("aws:redshift"):
+                    parsed = _arn_resource(_text(value))
+                    if parsed:
+                        return parsed
+    return None
+
+
+def _arn_name(arn: str) -> str:
+    """The last name in an ARN's resource part (datashare ARNs end in ``<producer-id>/<name>``)."""
+    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _arn_resource(arn: str | None) -> str | None:
+    """``kind:name`` from a Redshift ARN such as ``arn:aws:redshift:r:a:cluster:name``."""
+    if not arn:
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or not parts[2].startswith("redshift"):
+        return None
+    resource = parts[5]
+    kind, _, name = resource.replace("/", ":", 1).partition(":")
+    if kind not in _RESOURCE_KINDS or not name:
+        return None
+    return f"{kind}:{_arn_name(name) if kind == 'datashare' else name}"
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

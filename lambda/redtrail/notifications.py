@@ -1,0 +1,71 @@
+"""Trail objects named by queue messages: S3 event notifications, also via SNS or EventBridge. Pure."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from redtrail.errors import NotificationError
+
+
+@dataclass(frozen=True, slots=True)
+class TrailObject:
+    """One object in a bucket (or, for local files, ``bucket`` is empty and ``key`` is the path)."""
+
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
+
+
+def objects_in_message(body: str) -> list[TrailObject]:
+    """The created objects a queue message body names; empty for ``s3:TestEvent``."""
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        raise NotificationError(f"message body is not JSON: {error}") from error
+    return objects_in_notification(document)
+
+
+def objects_in_notification(document: Any) -> list[TrailObject]:
+    """The created objects in an S3 notification document (plain, SNS-wrapped or EventBridge)."""
+    if not isinstance(document, Mapping):
+        raise NotificationError("notification is not a JSON object")
+    if document.get("Event") == "s3:TestEvent":
+        return []
+    if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        return objects_in_message(document["Message"])
+    if document.get("detail-type") == "Object Created":
+        return [_eventbridge_object(document.get("detail"))]
+    records = document.get("Records")
+    if not isinstance(records, list):
+        raise NotificationError("notification has no Records list")
+    return [_s3_object(record) for record in records if _is_object_created(record)]
+
+
+def _is_object_created(record: Any) -> bool:
+    return (
+        isinstance(record, Mapping)
+        and record.get("eventSource") == "aws:s3"
+        and str(record.get("eventName", "")).startswith("ObjectCreated:")
+    )
+
+
+def _s3_object(record: Mapping[str, Any]) -> TrailObject:
+    try:
+        bucket = record["s3"]["bucket"]["name"]
+        key = record["s3"]["object"]["key"]
+    except (KeyError, TypeError) as error:
+        raise NotificationError("S3 record without s3.bucket.name and s3.object.key") from error
+    # S3 notifications URL-encode keys (spaces arrive as '+').
+    return TrailObject(str(bucket), unquote_plus(str(key)))
+
+
+def _eventbridge_object(detail: Any) -> TrailObject:
+    try:
+        return TrailObject(str(detail["bucket"]["name"]), str(detail["object"]["key"]))
+    except (KeyError, TypeError) as error:
+        raise NotificationError("EventBridge event without bucket.name and object.key") from error

@@ -1,0 +1,59 @@
+"""Rendering query results for people (table) and programs (json, jsonl). Pure."""
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+COLUMNS = ("eventTime", "eventName", "eventSource", "principal", "resource", "matchedBy", "isWrite", "awsRegion")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A low-level DynamoDB item as plain JSON values."""
+    return {name: _value(value) for name, value in item.items()}
+
+
+def _value(value: Mapping[str, Any]) -> Any:
+    (kind, raw), *_ = value.items()
+    if kind == "N":
+        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_value(element) for element in raw]
+    if kind == "M":
+        return plain(raw)
+    return raw
+
+
+def escape(text: str) -> str:
+    """``text`` with control and bidi characters shown as escapes, so it cannot steer a terminal."""
+    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def render(rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
+    """Rows as an aligned text table, one JSON array, or JSON lines (JSON escapes control characters)."""
+    if fmt == "json":
+        return json.dumps(list(rows), indent=2, sort_keys=True)
+    if fmt == "jsonl":
+        return "\n".join(json.dumps(row, sort_keys=True) for row in rows)
+    if not rows:
+        return "(no events)"
+    cells = [[_cell(row, column) for column in COLUMNS] for row in rows]
+    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(COLUMNS)]
+    lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(COLUMNS)).rstrip()]
+    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells]
+    lines.append(f"({len(rows)} events)")
+    return "\n".join(lines)
+
+
+def _cell(row: Mapping[str, Any], column: str) -> str:
+    value = row.get(column)
+    if value is None:
+        return "-"
+    if column == "matchedBy" and row.get("redshiftServiceAccountRegion"):
+        return f"{value}({row['redshiftServiceAccountRegion']})"
+    if isinstance(value, bool):
+        return "write" if value else "read"
+    return escape(str(value))

@@ -1,0 +1,47 @@
+"""Helpers shared by the test tiers: sample events and trail files."""
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).parent
+EVENTS = TESTS / "events"
+DATA = TESTS / "data"
+REFERENCE = DATA / "reference" / "redshift-logging-with-cloudtrail.txt"
+REAL_TRAILS = DATA / "cloudtrail"
+
+REFERENCE_EXAMPLES = (
+    "authorize_datashare",
+    "create_namespace",
+    "execute_statement",
+    "execute_statement_client_token",
+    "create_connection",
+    "kms_decrypt_by_redshift",
+)
+
+
+def event(name: str) -> dict[str, Any]:
+    """A sample record from tests/events."""
+    record: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return record
+
+
+def trail_file(records: list[Any], *, compress: bool = True) -> bytes:
+    """A CloudTrail log file body holding ``records``."""
+    body = json.dumps({"Records": records}).encode()
+    return gzip.compress(body) if compress else body
+
+
+def real_records() -> list[tuple[str, Any]]:
+    """Every record in the real third-party files, with the file it came from (any of their shapes)."""
+    found = []
+    for path in sorted(REAL_TRAILS.rglob("*.json*")):
+        raw = path.read_bytes()
+        document = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+        if isinstance(document, dict):
+            records = document.get("Records", [document])
+        else:
+            records = document
+        found.extend((path.name, record) for record in records)
+    return found

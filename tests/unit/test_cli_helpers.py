@@ -1,0 +1,73 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from redtrail.output import escape, plain, render
+from redtrail.timeparse import parse_time
+
+NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24h", NOW - timedelta(hours=24)),
+        ("7d", NOW - timedelta(days=7)),
+        ("30m", NOW - timedelta(minutes=30)),
+        ("now", NOW),
+        ("2024-04-01", datetime(2024, 4, 1, tzinfo=UTC)),
+        ("2024-04-01T10:00:00Z", datetime(2024, 4, 1, 10, tzinfo=UTC)),
+        ("2024-04-01T12:00:00+02:00", datetime(2024, 4, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_times_are_iso_or_relative(text, expected):
+    # Given a time as a user types it
+    # When it is parsed
+    # Then it is an aware UTC time
+    assert parse_time(text, NOW) == expected
+
+
+def test_an_unreadable_time_says_what_is_accepted():
+    # Given a time nobody can read
+    # When it is parsed
+    # Then the error names the accepted forms
+    with pytest.raises(ValueError, match="24h"):
+        parse_time("yesterday-ish", NOW)
+
+
+def test_control_characters_cannot_reach_the_terminal():
+    # Given a crafted event name with escape sequences and a bidi override
+    row = {"eventTime": "2024-05-01T00:00:00Z", "eventName": "Evil\x1b[2J\u202eName\r", "isWrite": True}
+    # When it is rendered as a table
+    table = render([row], "table")
+    # Then no control character is printed raw
+    assert "\x1b" not in table
+    assert "\u202e" not in table
+    assert "\r" not in table
+    assert "Evil\\u001b[2J\\u202eName\\u000d" in table
+    assert escape("plain café") == "plain café"
+    # and JSON output escapes them as JSON does
+    assert "\x1b" not in render([row], "json")
+    assert json.loads(render([row], "jsonl"))["eventName"] == row["eventName"]
+
+
+def test_table_shows_reads_writes_and_service_account_regions():
+    # Given a stored item as DynamoDB returns it
+    item = {
+        "eventTime": {"S": "2017-03-03T17:16:51Z"},
+        "eventName": {"S": "Decrypt"},
+        "matchedBy": {"S": "serviceAccount"},
+        "redshiftServiceAccountRegion": {"S": "us-east-2"},
+        "isWrite": {"BOOL": False},
+        "expiresAt": {"N": "1700000000"},
+    }
+    # When it is rendered
+    row = plain(item)
+    table = render([row], "table")
+    # Then the plain values and the resolved region are shown
+    assert row["expiresAt"] == 1700000000
+    assert "serviceAccount(us-east-2)" in table
+    assert " read " in table
+    assert table.endswith("(1 events)")
+    assert render([], "table") == "(no events)"

@@ -1,0 +1,122 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from redtrail import queries, schema
+from redtrail.queries import EventQuery
+
+SINCE = datetime(2024, 5, 1, 10, tzinfo=UTC)
+UNTIL = datetime(2024, 5, 2, 10, tzinfo=UTC)
+
+
+def test_create_table_request_follows_the_definition():
+    # Given the table definition
+    # When the CreateTable request is built
+    request = schema.create_table_request("events")
+    # Then it has the eventID key, one GSI per index keyed by its attribute and eventTime, and no event in GSIs
+    assert request["KeySchema"] == [{"AttributeName": "eventID", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index for index in request["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"byTime", "byWrite", "byEventName", "byPrincipal", "byResource", "byAccount"}
+    for index in schema.INDEXES:
+        keys = indexes[index.name]["KeySchema"]
+        assert keys == [
+            {"AttributeName": index.partition_key, "KeyType": "HASH"},
+            {"AttributeName": "eventTime", "KeyType": "RANGE"},
+        ]
+        projected = indexes[index.name]["Projection"]["NonKeyAttributes"]
+        assert "event" not in projected
+        assert index.partition_key not in projected
+    defined = {definition["AttributeName"] for definition in request["AttributeDefinitions"]}
+    assert defined == set(schema.key_attributes())
+
+
+def test_time_buckets_are_days_split_into_stable_shards():
+    # Given an event time and ID
+    # When its bucket is computed twice
+    bucket = schema.time_bucket("2024-05-01T12:00:00Z", "abc")
+    # Then it is the day plus a shard that does not change between runs
+    assert bucket == schema.time_bucket("2024-05-01T12:00:00Z", "abc")
+    day, shard = bucket.split("#")
+    assert day == "2024-05-01"
+    assert 0 <= int(shard) < schema.TIME_SHARDS
+    assert schema.time_bucket("May 1, 2024", "abc") is None
+
+
+def test_shards_spread_events_evenly():
+    # Given many event IDs
+    # When they are sharded
+    counts = [0] * schema.TIME_SHARDS
+    for number in range(4000):
+        counts[schema.shard_of(f"event-{number}")] += 1
+    # Then no shard gets much more than its share
+    assert max(counts) < 1.2 * 4000 / schema.TIME_SHARDS
+
+
+def test_buckets_between_lists_every_day_and_shard_newest_first():
+    # Given a three-day range
+    # When its buckets are listed
+    buckets = schema.buckets_between(date(2024, 4, 30), date(2024, 5, 2))
+    # Then each day appears with every shard, newest day first
+    assert len(buckets) == 3 * schema.TIME_SHARDS
+    assert buckets[0] == "2024-05-02#0"
+    assert buckets[-1] == f"2024-04-30#{schema.TIME_SHARDS - 1}"
+    assert schema.buckets_between(date(2024, 5, 2), date(2024, 5, 1)) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "index", "partitions"),
+    [
+        (EventQuery(SINCE, UNTIL), "byTime", 2 * schema.TIME_SHARDS),
+        (EventQuery(SINCE, UNTIL, writes_only=True), "byWrite", 2 * schema.TIME_SHARDS),
+        (EventQuery(SINCE, UNTIL, event_name="Decrypt", writes_only=True), "byEventName", 1),
+        (EventQuery(SINCE, UNTIL, principal="arn:aws:iam::1:role/r"), "byPrincipal", 1),
+        (EventQuery(SINCE, UNTIL, resource="cluster:c"), "byResource", 1),
+        (EventQuery(SINCE, UNTIL, account="111122223333"), "byAccount", 1),
+    ],
+)
+def test_each_access_pattern_is_served_by_an_index(query, index, partitions):
+    # Given a query
+    # When its requests are built
+    built = queries.requests(query)
+    # Then they are Queries on the right index with the time range on the sort key
+    assert {request["IndexName"] for request in built} == {index}
+    assert len(built) == partitions
+    first = built[0]
+    assert first["KeyConditionExpression"] == "#pk = :pk AND #t BETWEEN :since AND :until"
+    assert first["ExpressionAttributeValues"][":since"] == {"S": "2024-05-01T10:00:00Z"}
+    assert first["ScanIndexForward"] is False
+
+
+def test_other_filters_narrow_the_chosen_index():
+    # Given a query by event name that also asks for writes from one source
+    query = EventQuery(SINCE, UNTIL, event_name="ExecuteStatement", source="redshift-data.amazonaws.com", writes_only=True)
+    # When its request is built
+    (request,) = queries.requests(query)
+    # Then the other conditions are a filter
+    assert request["FilterExpression"] == "#f0 = :f0 AND #w = :w"
+    assert request["ExpressionAttributeNames"]["#f0"] == "eventSource"
+
+
+def test_a_reversed_range_is_an_error():
+    # Given a range whose start is after its end
+    # When it is planned
+    # Then it is refused
+    with pytest.raises(ValueError, match="since"):
+        queries.requests(EventQuery(UNTIL, SINCE))
+
+
+def test_run_merges_shards_newest_first_and_stops_at_the_limit():
+    # Given results spread over the shards of two days
+    def fake_query(request):
+        day, shard = request["ExpressionAttributeValues"][":pk"]["S"].split("#")
+        times = [f"{day}T{hour:02d}:00:00Z" for hour in range(23, -1, -1) if hour % schema.TIME_SHARDS == int(shard)]
+        return iter([{"eventTime": {"S": time}} for time in times if time <= "2024-05-02T10:00:00Z"])
+
+    # When the query runs with a limit
+    found = list(queries.run(EventQuery(SINCE, UNTIL), fake_query, limit=15))
+    # Then the results are in time order, newest first, across shards and days
+    times = [item["eventTime"]["S"] for item in found]
+    assert len(times) == 15
+    assert times == sorted(times, reverse=True)
+    assert times[0] == "2024-05-02T10:00:00Z"
+    assert times[-1] == "2024-05-01T20:00:00Z"
