@@ -39,9 +39,6 @@ def real_records() -> list[tuple[str, Any]]:
     for path in sorted(REAL_TRAILS.rglob("*.json*")):
         raw = path.read_bytes()
         document = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
-        if isinstance(document, dict):
-            records = document.get("Records", [document])
-        else:
-            records = document
+        records = document.get("Records", [document]) if isinstance(document, dict) else document
         found.extend((path.name, record) for record in records)
     return found

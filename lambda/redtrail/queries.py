@@ -89,12 +89,12 @@ def run(query: EventQuery, run_query: RunQuery, limit: int | None = None) -> Ite
     index, _ = plan(query)
     built = requests(query)
     if index in (schema.BY_TIME, schema.BY_WRITE):
-        # Shards of one day are merged; days never overlap, so they are simply chained.
-        by_day: Iterable[Iterator[Item]] = (
-            heapq.merge(*(run_query(request) for request in day_requests), key=_event_time, reverse=True)
-            for _, day_requests in groupby(built, key=lambda r: r["ExpressionAttributeValues"][":pk"]["S"][:10])
+        # Shards of one month are merged; months never overlap, so they are simply chained.
+        by_month: Iterable[Iterator[Item]] = (
+            heapq.merge(*(run_query(request) for request in month_requests), key=_event_time, reverse=True)
+            for _, month_requests in groupby(built, key=lambda r: r["ExpressionAttributeValues"][":pk"]["S"][:7])
         )
-        results: Iterator[Item] = (item for day in by_day for item in day)
+        results: Iterator[Item] = (item for month in by_month for item in month)
     else:
         results = run_query(built[0])
     for count, item in enumerate(results):

@@ -2,24 +2,26 @@
 
 Every access pattern is a Query on one index with the time range on the sort key ``eventTime``:
 
-* ``byTime``   all events:        partition ``timeBucket``  = ``YYYY-MM-DD#<shard>``
+* ``byTime``   all events:        partition ``timeBucket``  = ``YYYY-MM#<shard>``
 * ``byWrite``  write-type events: partition ``writeBucket`` = the same value, set only on writes (sparse)
 * ``byEventName``, ``byPrincipal``, ``byResource``, ``byAccount``: partition = that value
 
-The day buckets are split into ``TIME_SHARDS`` shards (by a hash of ``eventID``) so that the current
-day's writes spread over several partitions instead of one hot one; a time-range query asks each
-(day, shard) pair and merges the results by ``eventTime``.
+The month buckets are split into ``TIME_SHARDS`` shards (by a hash of ``eventID``) so that the current
+month's writes spread over several partitions instead of one hot one; a time-range query asks each
+(month, shard) pair and merges the results by ``eventTime``. Months, not days, keep that fan-out small
+for long ranges (a year is 48 Queries); the hot partition is the current bucket whatever its length,
+so only the shard count decides the write ceiling.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 PARTITION_KEY = "eventID"
 SORT_ATTRIBUTE = "eventTime"
 TTL_ATTRIBUTE = "expiresAt"
 TIME_SHARDS = 4
-MAX_BUCKET_DAYS = 3660
+MAX_RANGE_MONTHS = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +82,11 @@ def key_attributes() -> list[str]:
 
 
 def time_bucket(event_time: str, event_id: str) -> str | None:
-    """The ``byTime`` partition of an event: its UTC day and a stable shard, or None if the time is odd."""
-    day = event_time[:10]
-    if len(day) != 10 or day[4] != "-" or day[7] != "-" or not (day[:4] + day[5:7] + day[8:]).isdigit():
+    """The ``byTime`` partition of an event: its UTC month and a stable shard, or None if the time is odd."""
+    month = event_time[:7]
+    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
         return None
-    return f"{day}#{shard_of(event_id)}"
+    return f"{month}#{shard_of(event_id)}"
 
 
 def shard_of(event_id: str) -> int:
@@ -96,15 +98,13 @@ def shard_of(event_id: str) -> int:
 
 
 def buckets_between(start: date, end: date) -> list[str]:
-    """Every ``byTime`` partition value from ``start`` to ``end`` inclusive, newest first."""
-    days = (end - start).days
-    if days < 0:
-        return []
-    if days > MAX_BUCKET_DAYS:
-        raise ValueError(f"time range of {days} days is longer than {MAX_BUCKET_DAYS}")
+    """Every ``byTime`` partition value for the months from ``start`` to ``end`` inclusive, newest first."""
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    if last - first >= MAX_RANGE_MONTHS:
+        raise ValueError(f"time range of {last - first + 1} months is longer than {MAX_RANGE_MONTHS}")
     return [
-        f"{(end - timedelta(days=offset)).isoformat()}#{shard}"
-        for offset in range(days + 1)
+        f"{month // 12:04d}-{month % 12 + 1:02d}#{shard}"
+        for month in range(last, first - 1, -1)
         for shard in range(TIME_SHARDS)
     ]
 

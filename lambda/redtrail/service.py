@@ -18,7 +18,8 @@ from redtrail.observability import logger, metrics, tracer
 from redtrail.pipeline import FileOutcome, Status, process_object
 from redtrail.settings import Settings
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is still a partial response: SQS retries exactly those messages.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ class ScriptedDynamoDB:
         self.script = list(script)
         self.requests = []
 
-    def batch_write_item(self, RequestItems):  # noqa: N803 (boto3's argument name)
+    def batch_write_item(self, RequestItems):
         self.requests.append(RequestItems)
         step = self.script.pop(0) if self.script else (lambda _: {})
         return step(RequestItems)
@@ -101,7 +101,7 @@ class ScriptedS3:
     def __init__(self, outcome):
         self.outcome = outcome
 
-    def get_object(self, Bucket, Key):  # noqa: N803
+    def get_object(self, Bucket, Key):
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return {"Body": io.BytesIO(self.outcome)}
@@ -121,7 +121,7 @@ def test_s3_failures_name_the_object(failure, error):
     store = TrailStore(ScriptedS3(failure))
     # When it is read
     # Then the error is redtrail's own and names the object
-    with pytest.raises(error, match="s3://b/k.json.gz"):
+    with pytest.raises(error, match=r"s3://b/k\.json\.gz"):
         store.read(TrailObject("b", "k.json.gz"))
 
 

@@ -49,7 +49,12 @@ def test_records_other_than_object_created_are_ignored():
 
 @pytest.mark.parametrize(
     "body",
-    ["not json", "[]", '{"Records": "x"}', '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}'],
+    [
+        "not json",
+        "[]",
+        '{"Records": "x"}',
+        '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}',
+    ],
 )
 def test_messages_that_are_not_notifications_raise(body):
     # Given a message that is not an S3 notification

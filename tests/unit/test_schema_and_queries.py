@@ -30,14 +30,14 @@ def test_create_table_request_follows_the_definition():
     assert defined == set(schema.key_attributes())
 
 
-def test_time_buckets_are_days_split_into_stable_shards():
+def test_time_buckets_are_months_split_into_stable_shards():
     # Given an event time and ID
     # When its bucket is computed twice
     bucket = schema.time_bucket("2024-05-01T12:00:00Z", "abc")
-    # Then it is the day plus a shard that does not change between runs
+    # Then it is the month plus a shard that does not change between runs
     assert bucket == schema.time_bucket("2024-05-01T12:00:00Z", "abc")
-    day, shard = bucket.split("#")
-    assert day == "2024-05-01"
+    month, shard = bucket.split("#")
+    assert month == "2024-05"
     assert 0 <= int(shard) < schema.TIME_SHARDS
     assert schema.time_bucket("May 1, 2024", "abc") is None
 
@@ -52,22 +52,25 @@ def test_shards_spread_events_evenly():
     assert max(counts) < 1.2 * 4000 / schema.TIME_SHARDS
 
 
-def test_buckets_between_lists_every_day_and_shard_newest_first():
-    # Given a three-day range
+def test_buckets_between_lists_every_month_and_shard_newest_first():
+    # Given a range over a year end
     # When its buckets are listed
-    buckets = schema.buckets_between(date(2024, 4, 30), date(2024, 5, 2))
-    # Then each day appears with every shard, newest day first
+    buckets = schema.buckets_between(date(2023, 11, 30), date(2024, 1, 2))
+    # Then each month appears with every shard, newest month first
     assert len(buckets) == 3 * schema.TIME_SHARDS
-    assert buckets[0] == "2024-05-02#0"
-    assert buckets[-1] == f"2024-04-30#{schema.TIME_SHARDS - 1}"
-    assert schema.buckets_between(date(2024, 5, 2), date(2024, 5, 1)) == []
+    assert buckets[0] == "2024-01#0"
+    assert buckets[schema.TIME_SHARDS] == "2023-12#0"
+    assert buckets[-1] == f"2023-11#{schema.TIME_SHARDS - 1}"
+    assert schema.buckets_between(date(2024, 6, 1), date(2024, 5, 1)) == []
+    with pytest.raises(ValueError, match="months"):
+        schema.buckets_between(date(1990, 1, 1), date(2024, 1, 1))
 
 
 @pytest.mark.parametrize(
     ("query", "index", "partitions"),
     [
-        (EventQuery(SINCE, UNTIL), "byTime", 2 * schema.TIME_SHARDS),
-        (EventQuery(SINCE, UNTIL, writes_only=True), "byWrite", 2 * schema.TIME_SHARDS),
+        (EventQuery(SINCE, UNTIL), "byTime", schema.TIME_SHARDS),
+        (EventQuery(SINCE, datetime(2024, 7, 1, tzinfo=UTC), writes_only=True), "byWrite", 3 * schema.TIME_SHARDS),
         (EventQuery(SINCE, UNTIL, event_name="Decrypt", writes_only=True), "byEventName", 1),
         (EventQuery(SINCE, UNTIL, principal="arn:aws:iam::1:role/r"), "byPrincipal", 1),
         (EventQuery(SINCE, UNTIL, resource="cluster:c"), "byResource", 1),
@@ -89,7 +92,9 @@ def test_each_access_pattern_is_served_by_an_index(query, index, partitions):
 
 def test_other_filters_narrow_the_chosen_index():
     # Given a query by event name that also asks for writes from one source
-    query = EventQuery(SINCE, UNTIL, event_name="ExecuteStatement", source="redshift-data.amazonaws.com", writes_only=True)
+    query = EventQuery(
+        SINCE, UNTIL, event_name="ExecuteStatement", source="redshift-data.amazonaws.com", writes_only=True
+    )
     # When its request is built
     (request,) = queries.requests(query)
     # Then the other conditions are a filter
@@ -106,17 +111,19 @@ def test_a_reversed_range_is_an_error():
 
 
 def test_run_merges_shards_newest_first_and_stops_at_the_limit():
-    # Given results spread over the shards of two days
+    # Given results spread over the shards of two months, one per day at noon
     def fake_query(request):
-        day, shard = request["ExpressionAttributeValues"][":pk"]["S"].split("#")
-        times = [f"{day}T{hour:02d}:00:00Z" for hour in range(23, -1, -1) if hour % schema.TIME_SHARDS == int(shard)]
-        return iter([{"eventTime": {"S": time}} for time in times if time <= "2024-05-02T10:00:00Z"])
+        month, shard = request["ExpressionAttributeValues"][":pk"]["S"].split("#")
+        times = [f"{month}-{day:02d}T12:00:00Z" for day in range(28, 0, -1) if day % schema.TIME_SHARDS == int(shard)]
+        return iter([{"eventTime": {"S": time}} for time in times])
 
     # When the query runs with a limit
-    found = list(queries.run(EventQuery(SINCE, UNTIL), fake_query, limit=15))
-    # Then the results are in time order, newest first, across shards and days
+    query = EventQuery(datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 5, 31, tzinfo=UTC))
+    found = list(queries.run(query, fake_query, limit=30))
+    # Then the results are in time order, newest first, across shards and months
     times = [item["eventTime"]["S"] for item in found]
-    assert len(times) == 15
+    assert len(times) == 30
     assert times == sorted(times, reverse=True)
-    assert times[0] == "2024-05-02T10:00:00Z"
-    assert times[-1] == "2024-05-01T20:00:00Z"
+    assert times[0] == "2024-05-28T12:00:00Z"
+    assert times[27] == "2024-05-01T12:00:00Z"
+    assert times[-1] == "2024-04-27T12:00:00Z"

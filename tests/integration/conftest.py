@@ -1,0 +1,135 @@
+"""A moto account wired like the stack: trail bucket → S3 notification → SQS → (handler) → DynamoDB."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from redtrail import service
+from redtrail.aws import EventTable
+from redtrail.sqs_events import lambda_event
+
+REGION = "us-east-1"
+BUCKET = "trail-bucket"
+TABLE = "redtrail-events"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "redtrail-ingest"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:redtrail-ingest"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+@dataclass
+class Pipeline:
+    s3: Any
+    sqs: Any
+    dynamodb: Any
+    queue_url: str
+    queue_arn: str
+    table: EventTable
+    operations: list[str] = field(default_factory=list)
+
+    def put(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    def receive(self) -> list[dict[str, Any]]:
+        """Every message waiting in the queue (the s3:TestEvent included)."""
+        messages: list[dict[str, Any]] = []
+        while batch := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
+            messages.extend(batch)
+        return messages
+
+    def event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return lambda_event(messages, queue_arn=self.queue_arn, region=REGION)
+
+    def item(self, event_id: str) -> dict[str, Any] | None:
+        return self.dynamodb.get_item(TableName=TABLE, Key={"eventID": {"S": event_id}}).get("Item")
+
+    def item_count(self) -> int:
+        return int(self.dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"])
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "TABLE_NAME": TABLE,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def pipeline(aws):
+    # One default session for the test and the handler, so every DynamoDB call is seen.
+    boto3.setup_default_session()
+    operations: list[str] = []
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.*", lambda model, **_: operations.append(model.name))
+    s3 = boto3.client("s3", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    queue_url = sqs.create_queue(QueueName="redtrail-ingest")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:Put"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": "AWSLogs/"},
+                                {"Name": "suffix", "Value": ".json.gz"},
+                            ]
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    table = EventTable(TABLE, dynamodb)
+    table.create()
+    operations.clear()
+    built = Pipeline(s3, sqs, dynamodb, queue_url, queue_arn, table, operations)
+    service.default_dependencies.cache_clear()
+    yield built
+    service.default_dependencies.cache_clear()
+
+
+@pytest.fixture
+def context():
+    return LambdaContext()
+
+
+def emf_metrics(output: str) -> dict[str, float]:
+    """Metric name → summed value over the EMF blobs Powertools printed."""
+    totals: dict[str, float] = {}
+    for line in output.splitlines():
+        if not line.startswith("{") or "_aws" not in line:
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = blob[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                    values if isinstance(values, list) else [values]
+                )
+    return totals
