@@ -155,7 +155,7 @@ def ingest_command(args: argparse.Namespace) -> int:
             outcome = process_object(
                 trail_object,
                 read=store.read if trail_object.bucket and store else _read_local,
-                write=table.write if table is not None else len,
+                write=table.write if table is not None else _write_nothing,
                 retention_days=args.retention_days,
             )
         except RedtrailError as error:
@@ -188,6 +188,10 @@ def _objects(sources: Sequence[str], store: Any, summary: IngestSummary) -> Iter
             yield TrailObject("", str(path))
         else:
             summary.failed.append((source, "no such file or directory"))
+
+
+def _write_nothing(items: Sequence[Any]) -> int:
+    return 0
 
 
 def _read_local(trail_object: TrailObject) -> bytes:

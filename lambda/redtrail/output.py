@@ -5,13 +5,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+INTERNAL_ATTRIBUTES = frozenset({"timeBucket", "writeBucket"})
 COLUMNS = ("eventTime", "eventName", "eventSource", "principal", "resource", "matchedBy", "isWrite", "awsRegion")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """A low-level DynamoDB item as plain JSON values."""
-    return {name: _value(value) for name, value in item.items()}
+    """A low-level DynamoDB item as plain JSON values, without the index-only attributes."""
+    return {name: _value(value) for name, value in item.items() if name not in INTERNAL_ATTRIBUTES}
 
 
 def _value(value: Mapping[str, Any]) -> Any:
