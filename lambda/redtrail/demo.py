@@ -14,11 +14,11 @@ from redtrail.local_aws import moto_server, use_local_credentials
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
+REAL_TRAILS = REPO / "tests" / "data" / "cloudtrail"
 REAL_FILE = (
-    REPO
-    / "tests/data/cloudtrail/invictus-ir-aws_dataset/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json"
+    REAL_TRAILS / "invictus-ir-aws_dataset" / "218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json"
 )
-REDSHIFT_SAMPLE = REPO / "tests/data/cloudtrail/sumologic-documentation/redshift-ulm.md.RebootCluster.extracted.json"
+REDSHIFT_SAMPLE = REAL_TRAILS / "sumologic-documentation" / "redshift-ulm.md.RebootCluster.extracted.json"
 BUCKET = "redtrail-demo-trail"
 PREFIX = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
 TABLE = "redtrail-demo-events"

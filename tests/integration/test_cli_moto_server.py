@@ -9,7 +9,7 @@ import pytest
 
 from redtrail.cli import main
 from redtrail.local_aws import moto_server
-from tests.support import REFERENCE_EXAMPLES, REAL_TRAILS, event, trail_file
+from tests.support import REAL_TRAILS, REFERENCE_EXAMPLES, event, trail_file
 
 REGION = "us-east-1"
 
