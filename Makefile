@@ -33,6 +33,7 @@ typecheck: setup
 
 synth: setup
 	npx cdk synth --quiet
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
 test: lint typecheck synth
 	$(BIN)/python -m pytest -n 2 tests

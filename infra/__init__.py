@@ -1,0 +1,1 @@
+"""The redtrail CDK app: stack, constructs and settings."""

@@ -1,0 +1,89 @@
+"""The redtrail stack: wires source, storage, ingestion and monitoring, and publishes the outputs."""
+
+from typing import Any
+
+from aws_cdk import App, CfnOutput, Duration, Stack
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.constructs.ingestion import Ingestion
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.source import TrailSource
+from infra.constructs.storage import EventStore
+from infra.nag import add_checks
+
+OUTPUT_KEYS: tuple[str, ...] = (
+    "BucketName",
+    "TrailKeyPrefix",
+    "QueueUrl",
+    "DeadLetterQueueUrl",
+    "TableName",
+    "FunctionName",
+    "TopicArn",
+    "DashboardName",
+)
+"""Stack output keys that the CLI and users read: keep them stable."""
+
+
+class RedtrailStack(Stack):
+    """Trail files -> S3 notification -> SQS -> Lambda -> DynamoDB, with alarms and a dashboard."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        source = TrailSource(
+            self,
+            "Source",
+            bucket_name=config.trail_bucket_name,
+            prefix=config.trail_prefix,
+            kms_key_arn=config.trail_kms_key_arn,
+        )
+        storage = EventStore(self, "Storage")
+        ingestion = Ingestion(
+            self,
+            "Ingestion",
+            bucket=source.bucket,
+            key_prefix=source.key_prefix,
+            kms_key=source.kms_key,
+            table=storage.table,
+            retention_days=config.retention_days,
+            sensitive_event_names=config.sensitive_event_names,
+            timeout=Duration.seconds(config.function_timeout_seconds),
+            memory_size=config.function_memory_mb,
+            log_retention=config.log_retention,
+            batch_size=config.batch_size,
+            max_concurrency=config.max_concurrency,
+            max_receive_count=config.max_receive_count,
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            function=ingestion.function,
+            queue=ingestion.queue,
+            dead_letter_queue=ingestion.dead_letter_queue,
+            table=storage.table,
+            alarm_email=config.alarm_email,
+            write_events_threshold=config.write_events_threshold,
+            write_events_period=Duration.minutes(config.write_events_period_minutes),
+            queue_age_threshold=Duration.minutes(config.queue_age_alarm_minutes),
+        )
+        outputs = {
+            "BucketName": (source.bucket.bucket_name, "Bucket the trail delivers to"),
+            "TrailKeyPrefix": (source.key_prefix, "Key prefix of the trail files the function reads"),
+            "QueueUrl": (ingestion.queue.queue_url, "Ingest queue (S3 notifications of new trail files)"),
+            "DeadLetterQueueUrl": (ingestion.dead_letter_queue.queue_url, "Notifications that failed repeatedly"),
+            "TableName": (storage.table.table_name, "Event table"),
+            "FunctionName": (ingestion.function.function_name, "Ingest function"),
+            "TopicArn": (monitoring.topic.topic_arn, "Alarm topic"),
+            "DashboardName": (monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for key in OUTPUT_KEYS:
+            value, description = outputs[key]
+            CfnOutput(self, key, value=value, description=description)
+
+
+def build(app: App) -> RedtrailStack:
+    """The stack configured from ``app``'s context, with the cdk-nag checks; raises ConfigError on bad context."""
+    config = StackConfig.from_context(app.node.try_get_context)
+    stack = RedtrailStack(app, config.stack_name, config=config, description="redtrail: Redshift audit trail")
+    add_checks(app)
+    return stack

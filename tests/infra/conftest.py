@@ -1,0 +1,33 @@
+"""Synthesized stacks shared by the infra tests: each configuration is synthesized once per session."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+# `infra` lives at the repo root next to app.py (not an installed package); infra_support sits here.
+for path in (HERE.parents[1], HERE):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from infra_support import EXISTING_BUCKET_CONTEXT, Synth, synthesize  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def new_trail(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The default deployment: a new bucket and trail."""
+    return synthesize({}, tmp_path_factory.mktemp("new-trail"))
+
+
+@pytest.fixture(scope="session")
+def existing_bucket(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """An existing trail bucket with a prefix and SSE-KMS, an alarm email, and non-default settings."""
+    return synthesize(EXISTING_BUCKET_CONTEXT, tmp_path_factory.mktemp("existing-bucket"))
+
+
+@pytest.fixture(params=["new_trail", "existing_bucket"])
+def synth(request: pytest.FixtureRequest) -> Synth:
+    """Each configuration in turn, for properties that hold in both."""
+    result: Synth = request.getfixturevalue(request.param)
+    return result

@@ -1,0 +1,107 @@
+"""Helpers for the infra tests: synthesize the app in-process and find resources without logical IDs."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from infra.config import StackConfig
+from infra.constructs.ingestion import HANDLER
+from infra.stack import build
+
+REPO = Path(__file__).resolve().parents[2]
+KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+# An existing trail bucket, and every other setting away from its default.
+EXISTING_BUCKET_CONTEXT: dict[str, Any] = {
+    "stackName": "RedtrailExisting",
+    "trailBucketName": "corp-cloudtrail-logs",
+    "trailPrefix": "org",
+    "trailKmsKeyArn": KEY_ARN,
+    "retentionDays": "400",
+    "sensitiveEventNames": "DeleteCluster, ModifyClusterIamRoles",
+    "alarmEmail": "audit@example.com",
+    "writeEventsThreshold": "5",
+    "writeEventsPeriodMinutes": "15",
+    "queueAgeAlarmMinutes": "10",
+    "batchSize": "4",
+    "maxConcurrency": "3",
+    "maxReceiveCount": "5",
+    "functionTimeoutSeconds": "60",
+    "functionMemoryMb": "1024",
+    "logRetentionDays": "30",
+}
+
+
+@dataclass(frozen=True)
+class Synth:
+    """One synthesized configuration: its template (assertions Template, JSON, file), context and settings."""
+
+    template: Template
+    json: dict[str, Any]
+    template_path: Path
+    context: dict[str, Any]
+    config: StackConfig
+
+
+def synthesize(context: dict[str, Any], outdir: Path) -> Synth:
+    """Synthesize the app exactly as ``app.py`` does (cdk.json flags, cdk-nag checks) into ``outdir``."""
+    flags = json.loads((REPO / "cdk.json").read_text())["context"]
+    app = App(context={**flags, **context}, outdir=str(outdir))
+    stack = build(app)
+    assembly = app.synth()  # raises if cdk-nag (or CDK's own validation) reports anything
+    artifact = assembly.get_stack_by_name(stack.stack_name)
+    path = Path(assembly.directory) / artifact.template_file
+    body: dict[str, Any] = json.loads(path.read_text())
+    return Synth(Template.from_json(body), body, path, context, StackConfig.from_context(context.get))
+
+
+def resources(synth: Synth, resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical ID -> resource, for every resource of one type."""
+    return {key: value for key, value in synth.json["Resources"].items() if value["Type"] == resource_type}
+
+
+def only(synth: Synth, resource_type: str, **properties: Any) -> tuple[str, dict[str, Any]]:
+    """The one resource of a type whose properties include ``properties``; its logical ID and properties."""
+    found = [
+        (key, value.get("Properties", {}))
+        for key, value in resources(synth, resource_type).items()
+        if all(value.get("Properties", {}).get(name) == expected for name, expected in properties.items())
+    ]
+    assert len(found) == 1, f"expected one {resource_type} with {properties}, found {len(found)}"
+    return found[0]
+
+
+def function(synth: Synth) -> tuple[str, dict[str, Any]]:
+    """The redtrail function."""
+    return only(synth, "AWS::Lambda::Function", Handler=HANDLER)
+
+
+def function_statements(synth: Synth) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the redtrail function's role."""
+    role_id = function(synth)[1]["Role"]["Fn::GetAtt"][0]
+    role = synth.json["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role, "the function role must not use managed policies"
+    statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    for policy in resources(synth, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    """A policy field that may be one value or a list, as a list."""
+    return value if isinstance(value, list) else [value]
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    """``{"Ref": logical_id}``."""
+    return {"Ref": logical_id}
+
+
+def arn_of(logical_id: str) -> dict[str, list[str]]:
+    """``{"Fn::GetAtt": [logical_id, "Arn"]}``."""
+    return {"Fn::GetAtt": [logical_id, "Arn"]}

@@ -1,0 +1,162 @@
+"""StackConfig: context keys, defaults, parsing and the one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from infra.config import CONTEXT_KEYS, ConfigError, StackConfig, context_keys_markdown
+from redtrail.settings import DEFAULT_SENSITIVE_EVENT_NAMES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_without_context() -> None:
+    # Given no context at all
+    # When the settings are read
+    config = StackConfig.from_context(lambda _key: None)
+
+    # Then every default applies: a new bucket and trail, events kept forever, the Lambda's sensitive list
+    assert config == StackConfig()
+    assert not config.uses_existing_bucket
+    assert config.retention_days is None
+    assert config.sensitive_event_names == DEFAULT_SENSITIVE_EVENT_NAMES
+    assert config.write_events_threshold == 1
+    assert config.trail_key_prefix == "AWSLogs/"
+
+
+def test_cli_strings_are_parsed() -> None:
+    # Given context values as `cdk -c KEY=VALUE` passes them (strings)
+    context = {
+        "trailBucketName": "corp-trail",
+        "trailPrefix": "/org/unit/",
+        "retentionDays": "365",
+        "sensitiveEventNames": " DeleteCluster ,ModifyCluster,DeleteCluster,",
+        "writeEventsThreshold": "10",
+        "maxConcurrency": "20",
+        "logRetentionDays": "30",
+    }
+
+    # When the settings are read
+    config = StackConfig.from_context(context.get)
+
+    # Then they are typed, the prefix is normalized to end in one slash and names are de-duplicated
+    assert config.trail_bucket_name == "corp-trail"
+    assert config.trail_prefix == "org/unit/"
+    assert config.trail_key_prefix == "org/unit/AWSLogs/"
+    assert config.retention_days == 365
+    assert config.sensitive_event_names == ("DeleteCluster", "ModifyCluster")
+    assert config.write_events_threshold == 10
+    assert config.max_concurrency == 20
+
+
+def test_cdk_json_types_are_accepted() -> None:
+    # Given context values as cdk.json may hold them (JSON numbers and lists)
+    context = {"writeEventsThreshold": 3, "sensitiveEventNames": ["DeleteCluster", "DisableLogging"]}
+
+    # When the settings are read
+    config = StackConfig.from_context(context.get)
+
+    # Then they parse like their string forms
+    assert config.write_events_threshold == 3
+    assert config.sensitive_event_names == ("DeleteCluster", "DisableLogging")
+
+
+def test_empty_values_mean_default() -> None:
+    # Given keys set to empty strings (e.g. `-c alarmEmail=`)
+    context = {"alarmEmail": "", "trailPrefix": "  "}
+
+    # When the settings are read
+    config = StackConfig.from_context(context.get)
+
+    # Then the defaults apply
+    assert config.alarm_email is None
+    assert config.trail_prefix == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("writeEventsThreshold", "abc"),
+        ("writeEventsThreshold", "0"),
+        ("writeEventsThreshold", "1.5"),
+        ("retentionDays", "-3"),
+        ("batchSize", "11"),
+        ("maxConcurrency", "1"),
+        ("functionTimeoutSeconds", "901"),
+        ("logRetentionDays", "31"),
+        ("trailBucketName", "s3://corp-trail"),
+        ("trailBucketName", "x"),
+        ("trailKmsKeyArn", "alias/aws/s3"),
+        ("alarmEmail", "not-an-address"),
+        ("sensitiveEventNames", "Delete Cluster"),
+        ("sensitiveEventNames", ","),
+        ("trailPrefix", "org prefix"),
+        ("stackName", "1bad"),
+    ],
+)
+def test_bad_values_name_the_key(key: str, value: str) -> None:
+    # Given one bad context value (with a bucket, so that key combinations are valid)
+    context = {"trailBucketName": "corp-trail", key: value}
+
+    # When the settings are read
+    with pytest.raises(ConfigError) as raised:
+        StackConfig.from_context(context.get)
+
+    # Then the error is one line that names the key
+    message = str(raised.value)
+    assert message.startswith(f"context key {key}:")
+    assert "\n" not in message
+
+
+def test_kms_key_needs_an_existing_bucket() -> None:
+    # Given a KMS key but no existing bucket (the stack's own trail writes SSE-S3 files)
+    context = {"trailKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/abcd"}
+
+    # When the settings are read
+    with pytest.raises(ConfigError, match="trailKmsKeyArn"):
+        StackConfig.from_context(context.get)
+
+
+def test_every_field_has_one_context_key() -> None:
+    # Given the documented keys and the dataclass fields
+    documented = [key.field for key in CONTEXT_KEYS]
+
+    # Then each field is set by exactly one key, and key names are unique
+    assert sorted(documented) == sorted(field.name for field in fields(StackConfig))
+    assert len({key.name for key in CONTEXT_KEYS}) == len(CONTEXT_KEYS)
+
+
+def test_docs_table_is_generated_from_the_keys() -> None:
+    # Given the committed docs page
+    page = (REPO / "docs" / "context-keys.md").read_text()
+
+    # Then it is exactly what infra/config.py generates (regenerate: python -m infra.config > docs/context-keys.md)
+    assert page == context_keys_markdown()
+    for key in CONTEXT_KEYS:
+        assert f"| `{key.name}` |" in page
+
+
+def test_app_exits_with_one_line_error_for_bad_context(tmp_path: Path) -> None:
+    # Given the app run as the CDK CLI runs it, with a non-numeric threshold
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"writeEventsThreshold": "lots"}),
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+
+    # When it runs
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    # Then it fails with one line naming the key, and no traceback
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "redtrail: context key writeEventsThreshold: expected a whole number from 1 to 1000000, got 'lots'"
+    ]

@@ -1,0 +1,224 @@
+"""Delivery and function: notification filter, queue and DLQ, event source, function, least privilege."""
+
+from typing import Any
+
+from aws_cdk.assertions import Capture, Match
+from infra_support import KEY_ARN, Synth, arn_of, as_list, function, function_statements, only, ref, resources
+
+from infra.constructs.ingestion import HANDLER, POWERTOOLS_LAYER_PARAMETER
+from redtrail.metric_names import NAMESPACE, SERVICE
+
+
+def queues(synth: Synth) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
+    """(ingest queue ID, properties, dead-letter queue ID, properties), found through the redrive policy."""
+    ingest_id, ingest = next(
+        (key, value["Properties"])
+        for key, value in resources(synth, "AWS::SQS::Queue").items()
+        if "RedrivePolicy" in value["Properties"]
+    )
+    dlq_id = ingest["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    return ingest_id, ingest, dlq_id, synth.json["Resources"][dlq_id]["Properties"]
+
+
+def test_notification_sends_new_trail_files_to_the_queue(synth: Synth) -> None:
+    # Given either configuration
+    ingest_id, *_ = queues(synth)
+
+    # Then only Put of `<prefix>AWSLogs/...json.gz` objects is sent, to the ingest queue
+    synth.template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "QueueConfigurations": [
+                    {
+                        "Events": ["s3:ObjectCreated:Put"],
+                        "Filter": {
+                            "Key": {
+                                "FilterRules": Match.array_equals(
+                                    [
+                                        {"Name": "suffix", "Value": ".json.gz"},
+                                        {"Name": "prefix", "Value": synth.config.trail_key_prefix},
+                                    ]
+                                )
+                            }
+                        },
+                        "QueueArn": arn_of(ingest_id),
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_only_s3_from_the_trail_bucket_may_send(synth: Synth) -> None:
+    # Given either configuration
+    ingest_id, *_ = queues(synth)
+
+    # Then the queue policy lets S3 send messages only for the trail bucket
+    statement = Capture()
+    synth.template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {"Queues": [ref(ingest_id)], "PolicyDocument": {"Statement": statement}},
+    )
+    s3_statement = next(s for s in statement.as_array() if s.get("Principal") == {"Service": "s3.amazonaws.com"})
+    assert "sqs:SendMessage" in s3_statement["Action"]
+    assert "aws:SourceArn" in s3_statement["Condition"]["ArnLike"]
+
+
+def test_queues_are_encrypted_and_tls_only(synth: Synth) -> None:
+    # Given either configuration
+    ingest_id, ingest, dlq_id, dlq = queues(synth)
+
+    # Then both queues use SSE and deny requests without TLS
+    for logical_id, properties in ((ingest_id, ingest), (dlq_id, dlq)):
+        assert properties["SqsManagedSseEnabled"] is True
+        synth.template.has_resource_properties(
+            "AWS::SQS::QueuePolicy",
+            {
+                "Queues": [ref(logical_id)],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                    )
+                },
+            },
+        )
+
+
+def test_dead_letter_queue_keeps_messages_14_days_after_a_few_receives(synth: Synth) -> None:
+    # Given either configuration
+    _, ingest, _, dlq = queues(synth)
+
+    # Then the DLQ keeps messages 14 days and receives them after a small number of attempts
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert ingest["RedrivePolicy"]["maxReceiveCount"] == synth.config.max_receive_count
+    assert 1 <= ingest["RedrivePolicy"]["maxReceiveCount"] <= 5
+
+
+def test_visibility_timeout_is_six_times_the_function_timeout(synth: Synth) -> None:
+    # Given either configuration (default 120 s, the other 60 s)
+    _, ingest, _, _ = queues(synth)
+    _, fn = function(synth)
+
+    # Then the queue hides a message for at least 6 function timeouts
+    assert fn["Timeout"] == synth.config.function_timeout_seconds
+    assert ingest["VisibilityTimeout"] >= 6 * fn["Timeout"]
+
+
+def test_event_source_reports_partial_batch_failures(synth: Synth) -> None:
+    # Given either configuration
+    ingest_id, *_ = queues(synth)
+    function_id, _ = function(synth)
+
+    # Then the function consumes the ingest queue with the configured batch size and concurrency
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": arn_of(ingest_id),
+            "FunctionName": ref(function_id),
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BatchSize": synth.config.batch_size,
+            "ScalingConfig": {"MaximumConcurrency": synth.config.max_concurrency},
+        },
+    )
+
+
+def test_function_runtime_tracing_layer_and_logs(synth: Synth) -> None:
+    # Given either configuration
+    _, fn = function(synth)
+
+    # Then it is a current Python runtime with X-Ray tracing and the AWS-managed Powertools layer from SSM
+    assert fn["Runtime"] in {"python3.13", "python3.14"}
+    assert fn["Handler"] == HANDLER
+    assert fn["TracingConfig"] == {"Mode": "Active"}
+    [layer] = fn["Layers"]
+    assert synth.json["Parameters"][layer["Ref"]] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": POWERTOOLS_LAYER_PARAMETER,
+    }
+    assert POWERTOOLS_LAYER_PARAMETER.startswith("/aws/service/powertools/python/")
+    assert POWERTOOLS_LAYER_PARAMETER.endswith(f"/{fn['Runtime']}/latest")
+
+    # And its own log group with the configured retention
+    log_group_id = fn["LoggingConfig"]["LogGroup"]["Ref"]
+    retention = synth.json["Resources"][log_group_id]["Properties"]["RetentionInDays"]
+    assert retention == synth.config.log_retention_days
+
+
+def test_function_environment(new_trail: Synth, existing_bucket: Synth) -> None:
+    # Given the default configuration and one with retention and its own sensitive list
+    table_id, _ = only(new_trail, "AWS::DynamoDB::Table")
+    default_env = function(new_trail)[1]["Environment"]["Variables"]
+    custom_env = function(existing_bucket)[1]["Environment"]["Variables"]
+
+    # Then the function gets the Powertools names, the table, the sensitive list and the retention when set
+    assert default_env["POWERTOOLS_SERVICE_NAME"] == SERVICE
+    assert default_env["POWERTOOLS_METRICS_NAMESPACE"] == NAMESPACE
+    assert default_env["TABLE_NAME"] == ref(table_id)
+    assert default_env["SENSITIVE_EVENT_NAMES"].startswith("AuthorizeDataShare,")
+    assert "RETENTION_DAYS" not in default_env
+    assert custom_env["RETENTION_DAYS"] == "400"
+    assert custom_env["SENSITIVE_EVENT_NAMES"] == "DeleteCluster,ModifyClusterIamRoles"
+
+
+def _allowed(synth: Synth) -> dict[str, list[Any]]:
+    """Action -> resources, over the function role's Allow statements."""
+    allowed: dict[str, list[Any]] = {}
+    for statement in function_statements(synth):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            allowed.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return allowed
+
+
+def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
+    # Given the default configuration
+    allowed = _allowed(new_trail)
+    ingest_id, *_ = queues(new_trail)
+    table_id, _ = only(new_trail, "AWS::DynamoDB::Table")
+    log_group_id = function(new_trail)[1]["LoggingConfig"]["LogGroup"]["Ref"]
+    bucket_id = Capture()
+    new_trail.template.has_resource_properties("AWS::CloudTrail::Trail", {"S3BucketName": {"Ref": bucket_id}})
+    bucket = bucket_id.as_string()
+
+    # Then it may: read the trail bucket under AWSLogs/ only, batch-write the table only, consume its queue,
+    # write its own log group and send traces; nothing else
+    assert set(allowed) == {
+        "s3:GetObject*",
+        "s3:GetBucket*",
+        "s3:List*",
+        "dynamodb:BatchWriteItem",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    trail_files = {"Fn::Join": ["", [arn_of(bucket), "/AWSLogs/*"]]}
+    assert allowed["s3:GetObject*"] == [arn_of(bucket), trail_files]
+    assert allowed["dynamodb:BatchWriteItem"] == [arn_of(table_id)]
+    assert allowed["sqs:ReceiveMessage"] == [arn_of(ingest_id)]
+    assert allowed["logs:PutLogEvents"] == [arn_of(log_group_id)]
+    assert allowed["xray:PutTraceSegments"] == ["*"]
+
+
+def test_existing_bucket_permissions_use_the_prefix_and_the_trail_key(existing_bucket: Synth) -> None:
+    # Given an existing bucket with prefix `org` and SSE-KMS trail files
+    allowed = _allowed(existing_bucket)
+
+    # Then reads are limited to `org/AWSLogs/*` of that bucket, and decrypt to that one key
+    resources_read = [str(resource) for resource in allowed["s3:GetObject*"]]
+    assert any(":s3:::corp-cloudtrail-logs/org/AWSLogs/*" in resource for resource in resources_read)
+    assert all("corp-cloudtrail-logs" in resource for resource in resources_read)
+    assert allowed["kms:Decrypt"] == [KEY_ARN]
+    assert not [action for action in allowed if action.startswith("kms:") and action != "kms:Decrypt"]
+
+
+def test_no_kms_permission_without_a_trail_key(new_trail: Synth) -> None:
+    # Given the default configuration (SSE-S3 trail files)
+    # Then the function has no KMS permission at all
+    assert not [action for action in _allowed(new_trail) if action.startswith("kms:")]
