@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import aws_logs as logs
 
 from redtrail.settings import DEFAULT_SENSITIVE_EVENT_NAMES
+from redtrail.stack_outputs import DEFAULT_STACK_NAME
 
 
 class ConfigError(ValueError):
@@ -51,7 +52,7 @@ LOG_RETENTION: dict[int, logs.RetentionDays] = {
 class StackConfig:
     """Everything a deployment can choose; built from the CDK context by :meth:`from_context`."""
 
-    stack_name: str = "Redtrail"
+    stack_name: str = DEFAULT_STACK_NAME
     trail_bucket_name: str | None = None
     trail_prefix: str = ""
     trail_kms_key_arn: str | None = None

@@ -11,18 +11,8 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.source import TrailSource
 from infra.constructs.storage import EventStore
 from infra.nag import add_checks
-
-OUTPUT_KEYS: tuple[str, ...] = (
-    "BucketName",
-    "TrailKeyPrefix",
-    "QueueUrl",
-    "DeadLetterQueueUrl",
-    "TableName",
-    "FunctionName",
-    "TopicArn",
-    "DashboardName",
-)
-"""Stack output keys that the CLI and users read: keep them stable."""
+from redtrail import stack_outputs
+from redtrail.stack_outputs import OUTPUT_KEYS
 
 
 class RedtrailStack(Stack):
@@ -67,14 +57,17 @@ class RedtrailStack(Stack):
             queue_age_threshold=Duration.minutes(config.queue_age_alarm_minutes),
         )
         outputs = {
-            "BucketName": (source.bucket.bucket_name, "Bucket the trail delivers to"),
-            "TrailKeyPrefix": (source.key_prefix, "Key prefix of the trail files the function reads"),
-            "QueueUrl": (ingestion.queue.queue_url, "Ingest queue (S3 notifications of new trail files)"),
-            "DeadLetterQueueUrl": (ingestion.dead_letter_queue.queue_url, "Notifications that failed repeatedly"),
-            "TableName": (storage.table.table_name, "Event table"),
-            "FunctionName": (ingestion.function.function_name, "Ingest function"),
-            "TopicArn": (monitoring.topic.topic_arn, "Alarm topic"),
-            "DashboardName": (monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            stack_outputs.BUCKET: (source.bucket.bucket_name, "Bucket the trail delivers to"),
+            stack_outputs.TRAIL_KEY_PREFIX: (source.key_prefix, "Key prefix of the trail files the function reads"),
+            stack_outputs.QUEUE_URL: (ingestion.queue.queue_url, "Ingest queue (S3 notifications of new trail files)"),
+            stack_outputs.DEAD_LETTER_QUEUE_URL: (
+                ingestion.dead_letter_queue.queue_url,
+                "Notifications that failed repeatedly",
+            ),
+            stack_outputs.TABLE: (storage.table.table_name, "Event table"),
+            stack_outputs.FUNCTION: (ingestion.function.function_name, "Ingest function"),
+            stack_outputs.TOPIC: (monitoring.topic.topic_arn, "Alarm topic"),
+            stack_outputs.DASHBOARD: (monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
         for key in OUTPUT_KEYS:
             value, description = outputs[key]
