@@ -1,4 +1,4 @@
-"""The AWS adapter: S3 reads and DynamoDB writes. ``ClientError`` stops here, as redtrail's own errors."""
+"""The AWS adapter: every AWS call redtrail makes. ``ClientError`` stops here, as redtrail's own errors."""
 
 import random
 import time
@@ -12,6 +12,9 @@ from redtrail import schema
 from redtrail.errors import (
     AccessDeniedError,
     ObjectNotFoundError,
+    QueueError,
+    RedtrailError,
+    StackNotFoundError,
     StorageError,
     TableError,
     TableNotFoundError,
@@ -58,7 +61,7 @@ class TrailStore:
         try:
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for entry in page.get("Contents", []):
-                    yield TrailObject(bucket, entry["Key"])
+                    yield TrailObject(bucket, entry["Key"], entry.get("Size"), entry.get("LastModified"))
         except ClientError as error:
             raise _storage_error(error, f"s3://{bucket}/{prefix}") from error
         except BotoCoreError as error:
@@ -161,3 +164,97 @@ class EventTable:
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def item_count(self) -> int:
+        """DynamoDB's item count (refreshed about every six hours on AWS)."""
+        try:
+            return int(self._dynamodb.describe_table(TableName=self.name)["Table"].get("ItemCount", 0))
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                raise TableNotFoundError(f"table {self.name} does not exist") from error
+            raise TableError(f"table {self.name}: {_code(error) or error}") from error
+
+
+class Queue:
+    """An SQS queue: the ingest queue or its dead-letter queue."""
+
+    def __init__(self, url: str, sqs_client: Any = None) -> None:
+        self.url = url
+        self._sqs = sqs_client or boto3.client("sqs")
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._sqs, operation)(QueueUrl=self.url, **kwargs)
+        except ClientError as error:
+            raise QueueError(f"queue {self.url}: {_code(error) or error}") from error
+        except BotoCoreError as error:
+            raise QueueError(f"queue {self.url}: {error}") from error
+
+    def attributes(self, *names: str) -> dict[str, str]:
+        return dict(self._call("get_queue_attributes", AttributeNames=list(names))["Attributes"])
+
+    def depth(self) -> tuple[int, int]:
+        """(visible, in flight) messages, as SQS approximates them."""
+        found = self.attributes("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        return int(found["ApproximateNumberOfMessages"]), int(found["ApproximateNumberOfMessagesNotVisible"])
+
+    def send(self, bodies: Sequence[str]) -> int:
+        """Send message bodies, 10 a request; raises QueueError if SQS refuses any."""
+        for start in range(0, len(bodies), 10):
+            entries = [
+                {"Id": str(number), "MessageBody": body} for number, body in enumerate(bodies[start : start + 10])
+            ]
+            failed = self._call("send_message_batch", Entries=entries).get("Failed", [])
+            if failed:
+                raise QueueError(f"queue {self.url}: {len(failed)} messages refused: {failed[0].get('Message', '')}")
+        return len(bodies)
+
+    def receive(self, *, max_messages: int = 10, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        """Up to ``max_messages`` messages with their attributes (receive count included)."""
+        response = self._call(
+            "receive_message",
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return list(response.get("Messages", []))
+
+    def delete(self, messages: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
+                for number, message in enumerate(messages[start : start + 10])
+            ]
+            self._call("delete_message_batch", Entries=entries)
+
+    def release(self, messages: Sequence[dict[str, Any]], *, after_seconds: int) -> None:
+        """Make received messages visible again after ``after_seconds``."""
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": after_seconds}
+                for number, message in enumerate(messages[start : start + 10])
+            ]
+            self._call("change_message_visibility_batch", Entries=entries)
+
+
+def stack_outputs(stack_name: str, cloudformation_client: Any = None) -> dict[str, str]:
+    """``{OutputKey: OutputValue}`` of a deployed stack; raises StackNotFoundError."""
+    cloudformation = cloudformation_client or boto3.client("cloudformation")
+    try:
+        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            raise StackNotFoundError(f"stack {stack_name} does not exist") from error
+        raise RedtrailError(f"stack {stack_name}: {_code(error) or error}") from error
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def alarm_states(name_prefix: str, cloudwatch_client: Any = None) -> dict[str, str]:
+    """Alarm name → state for the alarms whose names start with ``name_prefix``."""
+    cloudwatch = cloudwatch_client or boto3.client("cloudwatch")
+    try:
+        pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=name_prefix)
+        return {alarm["AlarmName"]: alarm["StateValue"] for page in pages for alarm in page.get("MetricAlarms", [])}
+    except ClientError as error:
+        raise RedtrailError(f"alarms {name_prefix}*: {_code(error) or error}") from error

@@ -35,3 +35,11 @@ class TableWriteError(TableError):
 
 class NotificationError(RedtrailError):
     """A queue message that is not an S3 event notification."""
+
+
+class StackNotFoundError(RedtrailError):
+    """The named CloudFormation stack does not exist (in this account and region)."""
+
+
+class QueueError(RedtrailError):
+    """An SQS call on the ingest or dead-letter queue failed."""

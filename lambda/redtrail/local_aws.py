@@ -3,6 +3,7 @@
 import logging
 import os
 import socket
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,10 @@ def moto_server(port: int = 0) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
+    # moto says what it does not emulate (CloudWatch alarms in CloudFormation, Lambda without Docker);
+    # redtrail's local stand-ins cover what matters, so those notes would only be noise.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
     chosen = port or free_port()
     server = ThreadedMotoServer(ip_address="localhost", port=chosen, verbose=False)
     server.start()

@@ -2,9 +2,10 @@
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from redtrail.errors import NotificationError
 
@@ -15,6 +16,8 @@ class TrailObject:
 
     bucket: str
     key: str
+    size: int | None = field(default=None, compare=False)
+    modified: datetime | None = field(default=None, compare=False)
 
     @property
     def uri(self) -> str:
@@ -69,3 +72,21 @@ def _eventbridge_object(detail: Any) -> TrailObject:
         return TrailObject(str(detail["bucket"]["name"]), str(detail["object"]["key"]))
     except (KeyError, TypeError) as error:
         raise NotificationError("EventBridge event without bucket.name and object.key") from error
+
+
+def notification_body(trail_object: TrailObject, *, region: str, event_time: datetime) -> str:
+    """An S3 ``ObjectCreated:Put`` notification for one object, shaped and URL-encoded as S3 sends it."""
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": event_time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "redtrail-backfill",
+            "bucket": {"name": trail_object.bucket, "arn": f"arn:aws:s3:::{trail_object.bucket}"},
+            "object": {"key": quote_plus(trail_object.key, safe="/"), "size": trail_object.size or 0},
+        },
+    }
+    return json.dumps({"Records": [record]})

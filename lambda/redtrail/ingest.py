@@ -1,0 +1,175 @@
+"""``redtrail ingest``: the Lambda's per-object path over local files and S3 prefixes, in parallel processes."""
+
+import concurrent.futures
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redtrail.errors import RedtrailError, StorageError
+from redtrail.notifications import TrailObject
+from redtrail.pipeline import FileOutcome, ReadObject, Status, WriteItems, process_object
+from redtrail.progress import Progress
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    table: str | None  # None: dry run, nothing written
+    endpoint_url: str | None = None
+    region: str | None = None
+    retention_days: int | None = None
+    workers: int = 1
+
+
+@dataclass
+class IngestSummary:
+    read: int = 0
+    skipped: int = 0
+    records: int = 0
+    kept: int = 0
+    written: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, outcome: FileOutcome) -> None:
+        if outcome.status is Status.SKIPPED:
+            self.skipped += 1
+            return
+        self.read += 1
+        self.records += outcome.records
+        self.kept += outcome.kept
+        self.written += outcome.written
+
+    @property
+    def files(self) -> int:
+        return self.read + self.skipped + len(self.failed)
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"files: {self.read} read, {self.skipped} skipped, {len(self.failed)} failed",
+            f"records: {self.records}, events kept: {self.kept}, items written: {self.written}",
+        ]
+        lines += [f"failed: {source}: {reason}" for source, reason in self.failed]
+        return lines
+
+
+def run_ingest(sources: Sequence[str], options: IngestOptions) -> IngestSummary:
+    """Ingest every file the sources name; failures are collected, not raised."""
+    summary = IngestSummary()
+    objects = list(trail_objects(sources, options, summary))
+    progress = Progress("files", total=len(objects) or None)
+    try:
+        for result in _results(objects, options):
+            if isinstance(result, FileOutcome):
+                summary.add(result)
+            else:
+                summary.failed.append(result)
+            progress.advance(note=f"{summary.kept} events kept")
+    finally:
+        progress.close()
+    return summary
+
+
+def trail_objects(sources: Sequence[str], options: IngestOptions, summary: IngestSummary) -> Iterator[TrailObject]:
+    """Local files (directories recursively) and S3 objects under ``s3://bucket/prefix``, in order."""
+    for source in sources:
+        if source.startswith("s3://"):
+            bucket, _, prefix = source.removeprefix("s3://").partition("/")
+            if not bucket:
+                summary.failed.append((source, "no bucket in S3 URI"))
+                continue
+            try:
+                yield from _Worker(options).store().list(bucket, prefix)
+            except RedtrailError as error:
+                summary.failed.append((source, str(error)))
+            continue
+        path = Path(source)
+        if path.is_dir():
+            yield from (TrailObject("", str(file)) for file in sorted(path.rglob("*")) if file.is_file())
+        elif path.is_file():
+            yield TrailObject("", str(path))
+        else:
+            summary.failed.append((source, "no such file or directory"))
+
+
+Result = FileOutcome | tuple[str, str]
+
+
+def _results(objects: Sequence[TrailObject], options: IngestOptions) -> Iterable[Result]:
+    if options.workers <= 1 or len(objects) <= 1:
+        worker = _Worker(options)
+        return (worker.ingest(trail_object) for trail_object in objects)
+    return _parallel(objects, options)
+
+
+def _parallel(objects: Sequence[TrailObject], options: IngestOptions) -> Iterator[Result]:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(options.workers, len(objects)), initializer=_start_worker, initargs=(options,)
+    ) as pool:
+        # chunksize amortizes inter-process overhead for many small files.
+        yield from pool.map(
+            _ingest_in_worker, objects, chunksize=max(1, min(32, len(objects) // (options.workers * 4)))
+        )
+
+
+class _Worker:
+    """One process's readers and writer (boto3 clients are made lazily, once)."""
+
+    def __init__(self, options: IngestOptions) -> None:
+        self.options = options
+        self._store: Any = None
+        self._write: WriteItems | None = None
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.options.endpoint_url, region_name=self.options.region)
+
+    def store(self) -> Any:
+        if self._store is None:
+            from redtrail.aws import TrailStore
+
+            self._store = TrailStore(self._client("s3"))
+        return self._store
+
+    def writer(self) -> WriteItems:
+        if self._write is None:
+            if self.options.table is None:
+                self._write = _write_nothing
+            else:
+                from redtrail.aws import EventTable
+
+                self._write = EventTable(self.options.table, self._client("dynamodb")).write
+        return self._write
+
+    def ingest(self, trail_object: TrailObject) -> Result:
+        read: ReadObject = self.store().read if trail_object.bucket else _read_local
+        try:
+            return process_object(
+                trail_object, read=read, write=self.writer(), retention_days=self.options.retention_days
+            )
+        except RedtrailError as error:
+            return (trail_object.uri, str(error))
+
+
+_worker: _Worker | None = None
+
+
+def _start_worker(options: IngestOptions) -> None:
+    global _worker  # one worker object per pool process
+    _worker = _Worker(options)
+
+
+def _ingest_in_worker(trail_object: TrailObject) -> Result:
+    assert _worker is not None
+    return _worker.ingest(trail_object)
+
+
+def _write_nothing(items: Sequence[Any]) -> int:
+    return 0
+
+
+def _read_local(trail_object: TrailObject) -> bytes:
+    try:
+        return Path(trail_object.key).read_bytes()
+    except OSError as error:
+        raise StorageError(f"{trail_object.key}: {error.strerror}") from error
