@@ -36,7 +36,7 @@ synth: setup
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
 test: lint typecheck synth
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,184 @@
+"""End to end: `redtrail local` deploys the real stack into a local AWS; files flow through it; the CLI operates it."""
+
+import gzip
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+import pytest
+
+from redtrail.cli import main
+from redtrail.local_aws import free_port
+from tests.support import REFERENCE_EXAMPLES, event, trail_file
+
+pytestmark = pytest.mark.slow
+REGION = "us-east-1"
+DELIVERY = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
+
+
+class LocalProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://localhost:{self.port}"
+        environment = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "redtrail.cli", "local", "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if text in self.lines.get(timeout=1):
+                    return
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+        raise AssertionError(f"no {text!r} from redtrail local:\n{''.join(self.output)[-4000:]}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def local_stack():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "local")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        started = LocalProcess()
+        try:
+            started.wait_for_line("redtrail local is ready", timeout=300)
+            yield started
+        finally:
+            if started.process.poll() is None:
+                started.stop()
+
+
+def _cli(local_stack, capsys, *arguments):
+    capsys.readouterr()
+    status = main([*arguments, "--endpoint-url", local_stack.endpoint, "--region", REGION])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _status(local_stack, capsys):
+    status, out, err = _cli(local_stack, capsys, "status", "--format", "json")
+    assert status == 0, err
+    return json.loads(out)
+
+
+def _eventually(check, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def test_a_trail_file_flows_through_the_deployed_stack(local_stack, capsys):
+    # Given the stack deployed on the local AWS
+    resources = _status(local_stack, capsys)
+    assert {"bucket", "table", "queue", "deadLetterQueue"} <= set(resources)
+    s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
+    # When a trail file is put into its bucket
+    s3.put_object(
+        Bucket=resources["bucket"],
+        Key=f"{DELIVERY}x_CloudTrail_us-east-1_20240501T1200Z_docs.json.gz",
+        Body=trail_file([event(name) for name in REFERENCE_EXAMPLES]),
+    )
+
+    # Then the notification → queue → handler path stores its events, and `redtrail query` shows them
+    def rows():
+        status, out, _ = _cli(local_stack, capsys, "query", "--since", "2015-01-01", "--format", "json")
+        return json.loads(out) if status == 0 and len(json.loads(out)) == 5 else None
+
+    found = _eventually(rows)
+    assert found, "".join(local_stack.output)[-3000:]
+    decrypt = next(row for row in found if row["eventName"] == "Decrypt")
+    assert decrypt["redshiftServiceAccountRegion"] == "us-east-2"
+    status, out, _ = _cli(local_stack, capsys, "query", "--since", "2015-01-01", "--event-name", "CreateNamespace")
+    assert status == 0
+    assert "namespace:testnamespace" in out
+    assert _status(local_stack, capsys)["itemCount"] == 5
+
+
+def test_a_corrupt_file_reaches_the_dead_letter_queue_and_redrive_moves_it_back(local_stack, capsys):
+    # Given a corrupt trail file put into the bucket
+    resources = _status(local_stack, capsys)
+    s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
+    s3.put_object(Bucket=resources["bucket"], Key=f"{DELIVERY}y_corrupt.json.gz", Body=b"\x1f\x8b\x08\x00corrupt")
+    # When the poller has failed it maxReceiveCount times
+    # Then its message is in the dead-letter queue
+    assert _eventually(lambda: _status(local_stack, capsys)["deadLetterDepth"] == 1), "".join(local_stack.output)
+    # When it is redriven
+    status, out, _ = _cli(local_stack, capsys, "redrive")
+    # Then the message is back in the ingest queue, and (still corrupt) fails its way back to the DLQ
+    assert status == 0
+    assert "moved 1 messages" in out
+    assert _status(local_stack, capsys)["deadLetterDepth"] == 0
+    assert _eventually(lambda: _status(local_stack, capsys)["deadLetterDepth"] == 1)
+
+
+def test_backfill_sends_historical_files_to_the_function(local_stack, capsys):
+    # Given an older trail file in a bucket without notifications
+    s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
+    s3.create_bucket(Bucket="history")
+    body = gzip.compress(
+        json.dumps({"Records": [event("kms_decrypt_by_redshift") | {"eventID": "backfilled"}]}).encode()
+    )
+    s3.put_object(Bucket="history", Key="AWSLogs/123456789012/CloudTrail/us-east-2/2017/03/03/old.json.gz", Body=body)
+    s3.put_object(Bucket="history", Key="AWSLogs/123456789012/CloudTrail/us-east-2/2016/01/01/older.json.gz", Body=body)
+    # When it is backfilled since 2017
+    status, out, _ = _cli(local_stack, capsys, "backfill", "s3://history/AWSLogs/", "--since", "2017-01-01")
+    # Then one notification was queued and its event reaches the table
+    assert status == 0
+    assert "queued 1 trail files" in out
+
+    def backfilled():
+        _, out, _ = _cli(
+            local_stack, capsys, "query", "--since", "2017-03-01", "--until", "2017-03-31", "--format", "jsonl"
+        )
+        return any(json.loads(line)["eventID"] == "backfilled" for line in out.splitlines())
+
+    assert _eventually(backfilled)
+
+
+def test_commands_fail_in_one_line_when_the_stack_is_missing(local_stack, capsys):
+    # Given a stack name that is not deployed
+    # When status is asked for it
+    status, _out, err = _cli(local_stack, capsys, "status", "--stack-name", "Nope")
+    # Then the error is one line, without a traceback
+    assert status == 2
+    assert err.count("\n") == 1
+    assert "stack Nope not found" in err
+
+
+def test_redtrail_local_stops_cleanly_last(local_stack):
+    # Given the running local stack
+    # When it is interrupted
+    code = local_stack.stop()
+    # Then it stops everything and exits 0
+    assert code == 0
+    assert "redtrail local: stopped" in "".join(local_stack.output)
