@@ -13,6 +13,7 @@ import io
 import json
 import os
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -71,7 +72,14 @@ def _cdk(arguments: list[str], environment: dict[str, str]) -> None:
 def deploy(endpoint: str, *, stack_name: str, region: str, clients: "Clients", log: Log) -> StackResources:
     """Synthesize the app, bootstrap the local account and ``cdk deploy`` the stack into it."""
     environment = cdk_environment(endpoint, region)
-    assembly = WORK_DIR / "cdk.out"
+    with tempfile.TemporaryDirectory(dir=WORK_DIR, prefix="cdk.out-") as assembly_dir:
+        return _deploy(Path(assembly_dir), environment, stack_name=stack_name, region=region, clients=clients, log=log)
+
+
+def _deploy(
+    assembly: Path, environment: dict[str, str], *, stack_name: str, region: str, clients: "Clients", log: Log
+) -> StackResources:
+    # Each run synthesizes into its own directory: two local stacks may deploy at the same time.
     log("synthesizing the CDK app (cdk synth)")
     _cdk(["synth", "--quiet", "--output", str(assembly), "-c", f"stackName={stack_name}"], environment)
     template = json.loads((assembly / f"{stack_name}.template.json").read_text())
