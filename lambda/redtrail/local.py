@@ -85,7 +85,7 @@ def _deploy(
     template = json.loads((assembly / f"{stack_name}.template.json").read_text())
     seed_public_parameters(template, region)
     log(f"bootstrapping aws://{ACCOUNT}/{region} (cdk bootstrap)")
-    _cdk(["bootstrap", f"aws://{ACCOUNT}/{region}"], environment)
+    _cdk(["bootstrap", f"aws://{ACCOUNT}/{region}", "--app", str(assembly)], environment)
     log(f"deploying stack {stack_name} (cdk deploy)")
     stand_in = NotificationStandIn(stack_name, template, clients)
     stand_in.start()
