@@ -7,7 +7,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint typecheck unit integration infra-test synth clean
+.PHONY: setup demo test lint typecheck unit integration infra-test synth clean bench
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +23,9 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(BIN)/python -m redtrail.demo
+
+bench: setup
+	$(BIN)/python -m bench.run
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,7 +1,6 @@
 """Delivery and processing: S3 notification -> SQS queue (with DLQ) -> the redtrail function -> the table."""
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -16,10 +15,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from infra.bundling import lambda_code
 from infra.nag import acknowledge, wildcard_resource
 from redtrail.metric_names import NAMESPACE, SERVICE
 
-LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda"
 HANDLER = "redtrail.handler.lambda_handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -81,7 +80,7 @@ class Ingestion(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "*.egg-info", "*.pyc"]),
+            code=lambda_code(ARCHITECTURE, RUNTIME),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self,

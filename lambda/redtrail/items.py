@@ -21,6 +21,9 @@ _RESOURCE_FIELDS = (
     ("namespaceName", "namespace"),
 )
 _RESOURCE_KINDS = frozenset({"cluster", "namespace", "workgroup", "datashare"})
+# What json.dumps(record, ensure_ascii=..., separators=(",", ":")) builds on each call, built once.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_COMPACT_ASCII_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class InvalidRecordError(ValueError):
@@ -77,11 +80,13 @@ def build_item(
 
 def event_json(record: Mapping[str, Any]) -> str:
     """The record as compact JSON text; escapes only what UTF-8 cannot carry (lone surrogates)."""
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    text = _COMPACT_JSON.encode(record)
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(record, separators=(",", ":"))
+        text = _COMPACT_ASCII_JSON.encode(record)
     return text
 
 

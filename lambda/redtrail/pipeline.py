@@ -3,6 +3,7 @@
 I/O comes in through two callables (``read``, ``write``), so this module makes no AWS calls itself.
 """
 
+import json
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,9 +11,10 @@ from enum import StrEnum
 from typing import Any
 
 from redtrail.classify import MatchedBy, classify
+from redtrail.fastpath import select, select_text
 from redtrail.items import InvalidRecordError, Item, build_item
 from redtrail.notifications import TrailObject
-from redtrail.trail_file import SkipReason, records_of, skip_reason
+from redtrail.trail_file import SkipReason, decompress, records_in, skip_reason
 
 ReadObject = Callable[[TrailObject], bytes]
 WriteItems = Callable[[Sequence[Item]], int]
@@ -57,34 +59,81 @@ def analyze(
     sensitive_event_names: Collection[str] = (),
 ) -> Analysis:
     """Classify ``records`` and build one item per kept event (first occurrence of an eventID wins)."""
-    outcome = FileOutcome(source=source, records=len(records))
-    items: dict[str, Item] = {}
+    tally = _Tally(source, len(records), retention_days, sensitive_event_names)
     for record in records:
+        tally.add(record)
+    return tally.analysis()
+
+
+def analyze_body(
+    body: bytes,
+    *,
+    source: str,
+    retention_days: int | None = None,
+    sensitive_event_names: Collection[str] = (),
+) -> Analysis | None:
+    """``analyze(records_of(body))``, same items, counts and errors, without decoding what is not kept.
+
+    None when the file has no ``Records``. Only the records the fast path picks are decoded (stdlib ``json``,
+    from their own bytes); when it cannot decide, the whole text is read, and failing that the reference parser.
+    """
+    selection = select(body)
+    if selection is None:
+        text = decompress(body)
+        selection = select_text(text)
+        if selection is None:
+            records = records_in(text)
+            if records is None:
+                return None
+            return analyze(
+                records, source=source, retention_days=retention_days, sensitive_event_names=sensitive_event_names
+            )
+    tally = _Tally(source, selection.count, retention_days, sensitive_event_names)
+    for raw in selection.picked:
+        tally.add(json.loads(raw))
+    return tally.analysis()
+
+
+class _Tally:
+    """Items and counts, one record at a time, in file order."""
+
+    def __init__(
+        self, source: str, records: int, retention_days: int | None, sensitive_event_names: Collection[str]
+    ) -> None:
+        self.outcome = FileOutcome(source=source, records=records)
+        self.items: dict[str, Item] = {}
+        self.retention_days = retention_days
+        self.sensitive_event_names = sensitive_event_names
+
+    def add(self, record: Any) -> None:
+        outcome = self.outcome
         if not isinstance(record, Mapping):
             outcome.rejected += 1
-            continue
+            return
         match = classify(record)
         if match is None:
-            continue
+            return
         try:
-            item = build_item(record, match, source_object=source, retention_days=retention_days)
+            item = build_item(record, match, source_object=outcome.source, retention_days=self.retention_days)
         except InvalidRecordError:
             outcome.rejected += 1
-            continue
+            return
         event_id = item["eventID"]["S"]
-        if event_id in items:
+        if event_id in self.items:
             outcome.duplicates += 1
-            continue
-        items[event_id] = item
+            return
+        self.items[event_id] = item
         outcome.kept += 1
         outcome.by_source[str(record.get("eventSource") or "unknown")] += 1
         if item["isWrite"]["BOOL"]:
             outcome.write_events += 1
-        if record.get("eventName") in sensitive_event_names:
+        if record.get("eventName") in self.sensitive_event_names:
             outcome.sensitive_events += 1
         if match.matched_by is MatchedBy.ENCRYPTION_CONTEXT:
             outcome.encryption_context_matches += 1
-    return Analysis(list(items.values()), outcome)
+
+    def analysis(self) -> Analysis:
+        return Analysis(list(self.items.values()), self.outcome)
 
 
 def process_object(
@@ -99,15 +148,14 @@ def process_object(
     reason = skip_reason(trail_object.key)
     if reason is not None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=reason)
-    records = records_of(read(trail_object))
-    if records is None:
-        return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=SkipReason.NO_RECORDS)
-    analysis = analyze(
-        records,
+    analysis = analyze_body(
+        read(trail_object),
         source=trail_object.uri,
         retention_days=retention_days,
         sensitive_event_names=sensitive_event_names,
     )
+    if analysis is None:
+        return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=SkipReason.NO_RECORDS)
     if analysis.items:
         analysis.outcome.written = write(analysis.items)
     return analysis.outcome

@@ -2,13 +2,23 @@
 
 import gzip
 import json
+import struct
 import zlib
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
+
+from isal import isal_zlib
 
 from redtrail.errors import TrailFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
+INFLATE_INPUT_BYTES = 32_768  # compressed bytes per step of inflated_chunks (about 200 kB of JSON)
+_FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 2, 4, 8, 16
+
+
+class NotSingleMemberError(Exception):
+    """The body is not exactly one intact gzip member: ``decompress`` (the stdlib) decides what it is."""
 
 
 class SkipReason(StrEnum):
@@ -29,13 +39,86 @@ def skip_reason(key: str) -> SkipReason | None:
 
 
 def decompress(body: bytes) -> bytes:
-    """The file's JSON text: gunzipped when it starts with the gzip magic bytes, else as is."""
+    """The file's JSON text: gunzipped when it starts with the gzip magic bytes, else as is.
+
+    A single gzip member (what CloudTrail writes) is inflated by ISA-L and checked against its CRC and
+    length; anything else (several members, padding, damage) goes through ``gzip.decompress``, so the
+    result and every error are the stdlib's.
+    """
     if not body.startswith(GZIP_MAGIC):
         return body
+    text = _inflate_single_member(body)
+    if text is not None:
+        return text
     try:
         return gzip.decompress(body)
     except (OSError, EOFError, zlib.error) as error:
         raise TrailFileError(f"corrupt gzip: {error}") from error
+
+
+def _inflate_single_member(body: bytes) -> bytes | None:
+    """The member's data when ``body`` is exactly one intact gzip member, else None (let the stdlib decide)."""
+    start = _header_length(body)
+    if start is None:
+        return None
+    inflater = isal_zlib.decompressobj(wbits=-isal_zlib.MAX_WBITS)
+    try:
+        text = inflater.decompress(memoryview(body)[start:])
+    except Exception:  # isal_zlib.error on damage: the stdlib names it
+        return None
+    if not inflater.eof or not _is_trailer(inflater.unused_data, isal_zlib.crc32(text), len(text) & 0xFFFFFFFF):
+        return None
+    return text
+
+
+def inflated_chunks(body: bytes) -> Iterator[bytes]:
+    """The JSON text of a one-member gzip body, a few hundred kB at a time (they stay in the CPU's cache).
+
+    The member is checked when the last chunk has been taken: NotSingleMemberError then (or earlier) means
+    the chunks so far are not to be trusted and ``decompress`` must read the body.
+    """
+    start = _header_length(body)
+    if start is None:
+        raise NotSingleMemberError
+    inflater = isal_zlib.decompressobj(wbits=-isal_zlib.MAX_WBITS)
+    view, crc, size, at = memoryview(body), 0, 0, start
+    while not inflater.eof and at < len(body):
+        try:
+            chunk = inflater.decompress(view[at : at + INFLATE_INPUT_BYTES])
+        except Exception as error:  # isal_zlib.error on damage: the stdlib names it
+            raise NotSingleMemberError from error
+        at += INFLATE_INPUT_BYTES
+        if chunk:
+            crc, size = isal_zlib.crc32(chunk, crc), size + len(chunk)
+            yield chunk
+    trailer = inflater.unused_data + view[at:]
+    if not inflater.eof or not _is_trailer(trailer, crc, size & 0xFFFFFFFF):
+        raise NotSingleMemberError
+
+
+def _is_trailer(trailer: bytes, crc: int, size: int) -> bool:
+    """Whether ``trailer`` is the member's CRC and length, then nothing but zero padding (as the stdlib allows)."""
+    return len(trailer) >= 8 and not trailer[8:].strip(b"\x00") and struct.unpack("<II", trailer[:8]) == (crc, size)
+
+
+def _header_length(body: bytes) -> int | None:
+    """Where the deflate stream starts (RFC 1952 header), or None when the header is unusual or cut short."""
+    if len(body) < 10 or body[2] != 8:
+        return None
+    flags, at = body[3], 10
+    if flags & _FEXTRA:
+        if len(body) < at + 2:
+            return None
+        at += 2 + int.from_bytes(body[at : at + 2], "little")
+    for flag in (_FNAME, _FCOMMENT):
+        if flags & flag:
+            end = body.find(b"\x00", at)
+            if end < 0:
+                return None
+            at = end + 1
+    if flags & _FHCRC:
+        at += 2
+    return at if at <= len(body) else None
 
 
 def records_of(body: bytes) -> list[Any] | None:
@@ -43,7 +126,11 @@ def records_of(body: bytes) -> list[Any] | None:
 
     A bare JSON array is taken as the record list (exports of trail events use that shape).
     """
-    text = decompress(body)
+    return records_in(decompress(body))
+
+
+def records_in(text: bytes) -> list[Any] | None:
+    """The ``Records`` in a trail file's JSON text (the reference parser: the stdlib ``json``)."""
     if not text.strip():
         raise TrailFileError("empty file")
     try:

@@ -1,0 +1,414 @@
+"""`make bench`: redtrail's per-file path next to the decompression floor and a naive pipeline, on the same files.
+
+Everything is measured in this one run on one core (variants interleaved, best of N rounds), so the ratios are
+the result and the absolute numbers only describe this machine. It prints, then checks issue 6's targets:
+
+* per file: records/s and MB/s (uncompressed) for the decompression floor (isal into one buffer, as in the
+  issue; isal streamed, faster, is shown too), redtrail's per-file path (decompress, parse, classify, items;
+  no network), the naive pipeline (bench/naive.py) and redtrail's reference path (whole-file ``json.loads``);
+* extra peak memory on the big file (fresh process each);
+* DynamoDB BatchWriteItem requests per kept event, counted against moto;
+* cold import times: the Lambda handler, boto3 + Powertools alone, the CLI;
+* the whole process: ``redtrail ingest --dry-run --workers 1`` against ``python bench/naive.py``.
+
+    python -m bench.run [--rounds N] [--strict]    # --strict: exit 1 when a target is missed
+"""
+
+import argparse
+import gzip
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import naive
+from bench.generate import CACHE, Corpus, corpus
+from redtrail.fastpath import select
+from redtrail.notifications import TrailObject
+from redtrail.pipeline import analyze, analyze_body, process_object
+from redtrail.trail_file import decompress, inflated_chunks, records_of
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT / "tests" / "data" / "cloudtrail"
+MB = 1e6
+
+
+@dataclass
+class Sample:
+    """Files measured together: one round processes each once."""
+
+    name: str
+    files: int
+    records: int
+    raw_bytes: int
+    gzip_bytes: int
+    bodies: list[bytes] = field(default_factory=list, repr=False)
+
+    @property
+    def describe(self) -> str:
+        size = self.raw_bytes / self.files / MB
+        return (
+            f"{self.files} files, {self.records:,} records, {size:.2f} MB raw each"
+            f" (gzip {self.raw_bytes / self.gzip_bytes:.1f}x)"
+        )
+
+
+@dataclass
+class Results:
+    when: str
+    machine: str
+    per_file: dict[str, dict[str, float]] = field(default_factory=dict)  # sample -> variant -> seconds/round
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)  # variant -> extra peak MiB (big file)
+    dynamodb: dict[str, Any] = field(default_factory=dict)
+    imports: dict[str, float] = field(default_factory=dict)  # what -> ms
+    whole_process: dict[str, Any] = field(default_factory=dict)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- the variants ---------------------------------------------------------------------------------------
+
+
+def streamed(body: bytes) -> None:
+    """Decompression only: isal, streamed through a small buffer (the fastest way to get the text)."""
+    for _ in inflated_chunks(body):
+        pass
+
+
+def redtrail_path(body: bytes) -> None:
+    analyze_body(body, source="s3://bench/key.json.gz")
+
+
+def reference_path(body: bytes) -> None:
+    records = records_of(body)
+    if records is not None:
+        analyze(records, source="s3://bench/key.json.gz")
+
+
+def naive_path(body: bytes) -> None:
+    naive.kept_events(body)
+
+
+# "floor" is issue 6's "decompression only (isal)": one isal call into one buffer. "streamed" is faster still
+# (the text never leaves the CPU's cache); redtrail's path reads files that way, so both are shown.
+VARIANTS: dict[str, tuple[str, Callable[[bytes], None]]] = {
+    "floor": ("decompression floor (isal, one buffer)", decompress),  # type: ignore[dict-item]
+    "streamed": ("decompression, isal streamed", streamed),
+    "path": ("redtrail per-file path", redtrail_path),
+    "naive": ("naive: gzip + json.loads + filter", naive_path),
+    "reference": ("redtrail reference (stdlib json)", reference_path),
+}
+
+
+SAMPLES = ("small", "typical", "big", "real")
+
+
+def load_sample(name: str, files: Corpus) -> Sample:
+    """The files of one sample: the small or typical files of the 450-file set, the big file, or the real files."""
+    if name == "big":
+        group = [files.big.read_bytes()]
+    elif name == "real":
+        group = [
+            body if body[:2] == b"\x1f\x8b" else gzip.compress(body, mtime=0)
+            for body in (path.read_bytes() for path in sorted(REAL.rglob("*.json*")))
+        ]
+    else:
+        bodies = [path.read_bytes() for path in sorted(files.many.rglob("*.json.gz"))]
+        group = [body for body in bodies if (len(body) > 100_000) == (name == "typical")]
+    count = raw = 0
+    for body in group:
+        selection = select(body)
+        count += selection.count if selection else len(records_of(body) or [])
+        raw += len(decompress(body))
+    return Sample(name, len(group), count, raw, sum(map(len, group)), group)
+
+
+def time_per_file(sample: Sample, rounds: int) -> dict[str, float]:
+    """Best seconds per round for each variant, after a warm-up round: every file goes through all variants in
+    turn (in a rotating order), so that a busy moment on a shared machine weighs on all of them alike."""
+    names = list(VARIANTS)
+    totals = {name: [0.0] * (rounds + 1) for name in names}
+    for round_ in range(rounds + 1):
+        for index, body in enumerate(sample.bodies):
+            first = (index + round_) % len(names)
+            for name in names[first:] + names[:first]:
+                start = time.perf_counter()
+                VARIANTS[name][1](body)
+                totals[name][round_] += time.perf_counter() - start
+    return {name: min(times[1:]) for name, times in totals.items()}
+
+
+def measure_sample(name: str, rounds: int) -> tuple[Sample, dict[str, float]]:
+    """One sample measured in a fresh process, so that no other sample's heap or caches weigh on it."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench import run; run.print_sample({name!r}, {rounds})"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    found = json.loads(output)
+    best = found.pop("best")
+    return Sample(name, **found), best
+
+
+def print_sample(name: str, rounds: int) -> None:
+    sample = load_sample(name, corpus(CACHE))
+    best = time_per_file(sample, rounds)
+    counts = {"files": sample.files, "records": sample.records, "raw_bytes": sample.raw_bytes}
+    print(json.dumps({**counts, "gzip_bytes": sample.gzip_bytes, "best": best}))
+
+
+# --- memory -----------------------------------------------------------------------------------------------
+
+_MEMORY_PROBE = """
+import gc, json, sys
+sys.path.insert(0, {root!r})
+from bench import run
+body = open({path!r}, "rb").read()
+variant = run.VARIANTS[{variant!r}][1]
+gc.collect()
+print(json.dumps(run.extra_peak(lambda: variant(body))))
+"""
+
+
+def _status_kib(name: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise LookupError(name)
+
+
+def extra_peak(work: Callable[[], None]) -> float:
+    """MiB the resident set grew at its peak while ``work`` ran (Linux: VmHWM reset through clear_refs)."""
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status_kib("VmRSS")
+    work()
+    return (_status_kib("VmHWM") - before) / 1024
+
+
+def measure_memory(path: Path) -> dict[str, float]:
+    found = {}
+    for variant in ("path", "naive", "floor", "streamed"):
+        code = _MEMORY_PROBE.format(root=str(ROOT), path=str(path), variant=variant)
+        output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+        found[variant] = float(output.stdout.strip())
+    return found
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------------------
+
+
+def count_dynamodb_requests(paths: Sequence[Path]) -> dict[str, Any]:
+    """Process files into a moto table; count BatchWriteItem requests against ceil(kept / 25) per file."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
+        os.environ.setdefault(name, value)
+    import boto3
+    from moto import mock_aws
+
+    from redtrail.aws import BATCH_SIZE, EventTable
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        requests = []
+        client.meta.events.register("before-call.dynamodb.BatchWriteItem", lambda **_: requests.append(1))
+        table = EventTable("redtrail-bench", client)
+        table.create()
+        kept = expected = written = 0
+        for path in paths:
+            outcome = process_object(
+                TrailObject("", str(path)), read=lambda o: Path(o.key).read_bytes(), write=table.write
+            )
+            kept, written = kept + outcome.kept, written + outcome.written
+            expected += math.ceil(outcome.kept / BATCH_SIZE)
+        stored = client.describe_table(TableName=table.name)["Table"].get("ItemCount")
+    return {
+        "files": len(paths),
+        "kept": kept,
+        "written": written,
+        "requests": len(requests),
+        "expected": expected,
+        "stored": stored,
+    }
+
+
+# --- imports and the whole process ------------------------------------------------------------------------
+
+
+def import_ms(statement: str, runs: int = 5) -> float:
+    """Median cold import time (ms) of what ``statement`` imports, from ``-X importtime`` in fresh processes."""
+    baseline = _top_level_imports("pass")
+    times = []
+    for _ in range(runs):
+        found = _top_level_imports(statement)
+        times.append(sum(micros for name, micros in found.items() if name not in baseline) / 1000)
+    return statistics.median(times)
+
+
+def _top_level_imports(statement: str) -> dict[str, int]:
+    env = {**os.environ, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    command = [sys.executable, "-X", "importtime", "-c", statement]
+    stderr = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stderr  # noqa: S603
+    found = {}
+    for line in stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
+        if match:  # top level only: nested imports are indented
+            found[match.group(2)] = int(match.group(1))
+    return found
+
+
+def cli_imports_aws() -> list[str]:
+    """The AWS packages that importing the CLI loads (none, so that local commands start fast)."""
+    code = (
+        "import json, sys, redtrail.cli; aws = {'boto3', 'botocore', 'aws_lambda_powertools'}; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & aws)))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    found: list[str] = json.loads(output)
+    return found
+
+
+def whole_process(directory: Path, rounds: int) -> dict[str, Any]:
+    """Wall time of the two commands over the same files, start-up included (best of ``rounds``)."""
+    script = shutil.which("redtrail", path=str(Path(sys.executable).parent)) or ""
+    redtrail = [script] if script else [sys.executable, "-m", "redtrail.cli"]
+    help_text = subprocess.run([*redtrail, "ingest", "--help"], capture_output=True, text=True).stdout  # noqa: S603
+    workers = ["--workers", "1"] if "--workers" in help_text else []
+    commands = {
+        "redtrail": [*redtrail, "ingest", "--dry-run", *workers, str(directory)],
+        "naive": [sys.executable, str(ROOT / "bench" / "naive.py"), str(directory)],
+    }
+    best, counts, errors = dict.fromkeys(commands, math.inf), {}, {}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True)  # noqa: S603
+            best[name] = min(best[name], time.perf_counter() - start)
+            found = re.search(r"records: (\d+), events kept: (\d+)", done.stdout)
+            counts[name] = list(found.groups()) if found else ["?", "?"]
+            if done.returncode:
+                errors[name] = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    shown = {name: " ".join(Path(part).name if "/" in part else part for part in c) for name, c in commands.items()}
+    return {"seconds": best, "counts": counts, "commands": shown, "errors": errors}
+
+
+# --- report -----------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    return f"{model}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+
+
+def print_per_file(sample: Sample, best: dict[str, float]) -> None:
+    print(f"\n{sample.name}: {sample.describe}")
+    print(f"  {'':38} {'records/s':>12} {'MB/s':>8} {'x floor':>8} {'x stream':>8} {'x naive':>8}")
+    for name, (label, _) in VARIANTS.items():
+        seconds = best[name]
+        print(
+            f"  {label:38} {sample.records / seconds:12,.0f} {sample.raw_bytes / MB / seconds:8,.0f}"
+            f" {best['floor'] / seconds:8.2f} {best['streamed'] / seconds:8.2f} {best['naive'] / seconds:8.2f}"
+        )
+
+
+def check(results: Results, name: str, value: float, goal: float, *, at_most: bool = False, unit: str = "") -> None:
+    met = value <= goal if at_most else value >= goal
+    results.targets.append({"target": name, "value": value, "goal": goal, "met": met})
+    relation = "<=" if at_most else ">="
+    print(f"  {'PASS' if met else 'FAIL'}  {name}: {value:.2f}{unit} (target {relation} {goal:g}{unit})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per measurement (big file and processes: fewer)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    results = Results(when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), machine=machine())
+    print(f"redtrail bench, {results.when}; {results.machine}")
+    print(
+        f"one core per measurement; per sample a fresh process, a warm-up round, then the best of {args.rounds}"
+        f" rounds (big file: {max(2, args.rounds // 2)}), each file through every variant in turn"
+    )
+
+    files = corpus(CACHE)
+    for name in SAMPLES:
+        sample, best = measure_sample(name, max(2, args.rounds // 2) if name == "big" else args.rounds)
+        results.per_file[name] = best
+        results.samples[name] = {"files": sample.files, "records": sample.records, "raw_bytes": sample.raw_bytes}
+        print_per_file(sample, best)
+
+    big_raw = results.samples["big"]["raw_bytes"] / 2**20
+    results.memory = measure_memory(files.big)
+    print(f"\nextra peak memory on the big file ({big_raw:.0f} MiB raw), fresh process each:")
+    for name, mib in results.memory.items():
+        print(f"  {VARIANTS[name][0]:38} {mib:8.1f} MiB  ({mib / big_raw:.2f}x its raw size)")
+
+    many = sorted(files.many.rglob("*.json.gz"))
+    results.dynamodb = count_dynamodb_requests([files.small, files.typical, *many[:30]])
+    db = results.dynamodb
+    print(f"\nDynamoDB (moto): {db['files']} files, {db['kept']} events kept, {db['written']} written,")
+    print(f"  {db['requests']} BatchWriteItem requests (sum of ceil(kept/25) per file: {db['expected']});")
+    print(f"  {db['requests'] / max(db['kept'], 1):.4f} requests per kept event; items in table: {db['stored']}")
+
+    results.imports = {
+        "redtrail.handler": import_ms("import redtrail.handler"),
+        "boto3 + aws_lambda_powertools": import_ms("import boto3, aws_lambda_powertools"),
+        "boto3 + Powertools Logger/Metrics/Tracer": import_ms(
+            "import boto3; from aws_lambda_powertools import Logger, Metrics, Tracer"
+        ),
+        "redtrail.cli": import_ms("import redtrail.cli"),
+        "naive script's imports": import_ms("import gzip, json, redtrail.classify"),
+    }
+    aws_in_cli = cli_imports_aws()
+    print("\ncold import (fresh process, median of 5, -X importtime):")
+    for name, ms in results.imports.items():
+        print(f"  {name:42} {ms:8.1f} ms")
+    print(f"  AWS modules loaded by `import redtrail.cli`: {aws_in_cli or 'none'}")
+
+    results.whole_process = whole_process(files.many, args.rounds)
+    wp = results.whole_process
+    print(f"\nwhole process over {files.many_records:,} records in 450 files (start-up included, best of runs):")
+    for name, seconds in wp["seconds"].items():
+        records, kept = wp["counts"][name]
+        print(f"  {wp['commands'][name]:60} {seconds:7.3f} s  ({records} records, {kept} kept)")
+        if name in wp["errors"]:
+            print(f"    FAILED: {wp['errors'][name]}")
+
+    print("\ntargets:")
+    per_file = results.per_file
+    for name in ("typical", "big"):
+        best = per_file[name]
+        check(results, f"{name}: per-file path vs naive", best["naive"] / best["path"], 4, unit="x")
+        check(results, f"{name}: per-file path vs decompression floor", best["floor"] / best["path"], 0.4, unit="x")
+        print(f"        (vs isal streamed, faster than the floor: {best['streamed'] / best['path']:.2f}x)")
+    check(results, "big: extra peak memory / raw size", results.memory["path"] / big_raw, 1.5, at_most=True, unit="x")
+    check(results, "DynamoDB requests / sum of ceil(kept/25)", db["requests"] / max(db["expected"], 1), 1, at_most=True)
+    check(results, "DynamoDB requests - sum of ceil(kept/25)", float(db["requests"] - db["expected"]), 0)
+    speedup = 0.0 if wp["errors"] else wp["seconds"]["naive"] / wp["seconds"]["redtrail"]
+    check(results, "whole process vs naive", speedup, 3, unit="x")
+    check(results, "CLI imports no boto3/Powertools (modules loaded)", float(len(aws_in_cli)), 0, at_most=True)
+    same = wp["counts"]["redtrail"] == wp["counts"]["naive"]
+    check(results, "whole process: same records and kept counts as naive", float(same), 1)
+
+    (CACHE / "results.json").write_text(json.dumps(asdict(results), indent=2))
+    missed = [target["target"] for target in results.targets if not target["met"]]
+    met = len(results.targets) - len(missed)
+    print(f"\n{met}/{len(results.targets)} targets met; results in {CACHE / 'results.json'}")
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

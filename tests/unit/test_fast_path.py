@@ -1,0 +1,401 @@
+"""The fast path (analyze_body: isal + msgspec) against the reference (records_of + analyze) on every kind of file.
+
+Equal means: the same items (every attribute, the same ``event`` text), the same FileOutcome counts, the same
+skip, or the same exception with the same message.
+"""
+
+import copy
+import gzip
+import json
+import random
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.generate import Generator
+from redtrail import pipeline
+from redtrail.errors import TrailFileError
+from redtrail.fastpath import PIECE_BYTES, select
+from redtrail.notifications import TrailObject
+from redtrail.pipeline import analyze, analyze_body, process_object
+from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
+from redtrail.trail_file import decompress, records_of
+from tests.support import EVENTS, REAL_TRAILS, event
+
+SOURCE = "s3://bucket/AWSLogs/1/CloudTrail/us-east-1/2024/05/01/file.json.gz"
+SENSITIVE = frozenset({"CreateNamespace", "ExecuteStatement", "Decrypt"})
+
+
+def outcome_of(analyze_file, body: bytes) -> Any:
+    """What a path makes of ``body``: (items, outcome), None for no Records, or the exception it raised."""
+    try:
+        analysis = analyze_file(body)
+    except Exception as error:
+        return ("raised", type(error), str(error))
+    return None if analysis is None else (analysis.items, analysis.outcome)
+
+
+def reference(body: bytes) -> Any:
+    def run(body):
+        records = records_of(body)
+        if records is None:
+            return None
+        return analyze(records, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE)
+
+    return outcome_of(run, body)
+
+
+def fast(body: bytes) -> Any:
+    return outcome_of(
+        lambda b: analyze_body(b, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE), body
+    )
+
+
+def compact(records: Any) -> bytes:
+    return json.dumps({"Records": records}, separators=(",", ":")).encode()
+
+
+def mismatches(bodies: dict[str, bytes]) -> list[str]:
+    return [name for name, body in bodies.items() if fast(body) != reference(body)]
+
+
+def test_every_real_trail_file_in_every_form_gives_the_same_items_and_counts():
+    # Given every real third-party file, as stored, gzipped, and rewritten compact as CloudTrail delivers it
+    bodies = {}
+    for path in sorted(REAL_TRAILS.rglob("*.json*")):
+        raw = path.read_bytes()
+        text = decompress(raw)
+        document = json.loads(text)
+        bodies[f"{path.name} as stored"] = raw
+        bodies[f"{path.name} gzipped"] = gzip.compress(text)
+        bodies[f"{path.name} compact"] = gzip.compress(json.dumps(document, separators=(",", ":")).encode())
+    # When both paths read each of them
+    # Then they agree on every one (and the set is not trivially small)
+    assert len(bodies) > 600
+    assert mismatches(bodies) == []
+
+
+def test_every_sample_event_alone_among_others_and_as_a_bare_array():
+    # Given each sample Redshift event, alone, between other records, duplicated, and as a bare array
+    samples = [event(path.stem) for path in sorted(EVENTS.glob("*.json")) if "Records" not in event(path.stem)]
+    others = list(Generator(7).records(40))
+    bodies = {}
+    for index, record in enumerate(samples):
+        bodies[f"{index} alone"] = compact([record])
+        bodies[f"{index} among others"] = gzip.compress(compact([*others[:20], record, *others[20:], record]))
+        bodies[f"{index} bare array"] = json.dumps([record, *others]).encode()
+    # When both paths read each file
+    # Then they agree, and the files did keep events
+    assert fast(bodies["0 alone"])[1].kept == 1
+    assert mismatches(bodies) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_files_of_every_size_agree(seed):
+    # Given generated trail files, from a few records to more than one inflate chunk and many pieces
+    generator = Generator(seed)
+    bodies = {f"{count} records": generator.trail_file(count) for count in (1, 30, 700, 2500)}
+    # When both paths read them
+    # Then they agree on each, and the large ones were cut into pieces
+    assert len(decompress(bodies["2500 records"])) > 10 * PIECE_BYTES
+    assert mismatches(bodies) == []
+
+
+ODD_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    2**70,
+    10**30,
+    1.5,
+    1e300,
+    True,
+    "",
+    "redshift.amazonaws.com",
+    "Redshift.amazonaws.com",
+    "redshift.amazonaws.com ",
+    "sqlworkbench.amazonaws.com",
+    "368064434614",
+    "041313461515",
+    "aws:redshift:arn",
+    "é🙂 ünïcödé",
+    "\ud800",
+    "\udfff lone",
+    [],
+    ["redshift.amazonaws.com"],
+    {},
+    {"accountId": "368064434614"},
+    {"aws:redshift:arn": "arn:aws:redshift:us-east-1:1:cluster:c"},
+    {"aws:redshift-serverless:arn": 1, "other": None},
+    {"aws:s3:arn": "redshift"},
+]
+PATHS = [
+    ("eventSource",),
+    ("eventID",),
+    ("eventName",),
+    ("eventTime",),
+    ("readOnly",),
+    ("userIdentity",),
+    ("userIdentity", "accountId"),
+    ("userIdentity", "invokedBy"),
+    ("userIdentity", "arn"),
+    ("userIdentity", "sessionContext"),
+    ("requestParameters",),
+    ("requestParameters", "encryptionContext"),
+    ("requestParameters", "clusterIdentifier"),
+    ("responseElements",),
+]
+
+
+def oddify(record: Any, rng: random.Random) -> Any:
+    """The record with one to three fields that classification or items read set to an odd value."""
+    for _ in range(rng.randrange(1, 4)):
+        path, value = rng.choice(PATHS), copy.deepcopy(rng.choice(ODD_VALUES))
+        target = record
+        for key in path[:-1]:
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        target[path[-1]] = value
+    return record
+
+
+def odd_records(seed: int, count: int) -> list[Any]:
+    rng = random.Random(seed)
+    generator = Generator(seed)
+    records: list[Any] = []
+    for record in generator.records(count):
+        draw = rng.random()
+        if draw < 0.3:
+            record = oddify(record, rng)
+        elif draw < 0.35:
+            record = generator.redshift()
+        elif draw < 0.38:
+            record = rng.choice([None, 1, "record", [record], 2.5, True])
+        elif draw < 0.42 and records:
+            record = json.loads(json.dumps(rng.choice(records)))  # a duplicate eventID
+        records.append(record)
+    return records
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_odd_types_duplicates_and_non_objects_agree(seed):
+    # Given files of generated records where a third carry odd types, duplicates and non-objects, written
+    #       with \u escapes (lone surrogates escaped) and as raw UTF-8 (surrogates as bytes)
+    records = odd_records(seed, 600)
+    escaped = json.dumps({"Records": records}, separators=(",", ":")).encode()
+    unicode = json.dumps({"Records": records}, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
+    bodies = {
+        "escaped": escaped,
+        "raw utf-8": unicode,
+        "gzip": gzip.compress(unicode),
+        "pretty": json.dumps(records, indent=1).encode(),
+    }
+    # When both paths read them
+    # Then they agree on each
+    assert mismatches(bodies) == []
+
+
+def test_unhashable_event_sources_raise_the_same_error_on_both_paths():
+    # Given a Redshift event, then a record whose eventSource is a list (classify cannot hash it)
+    body = gzip.compress(compact([event("execute_statement"), {"eventSource": ["x"], "eventID": "e"}]))
+    # When both paths read it
+    # Then both raise the same TypeError
+    assert fast(body) == reference(body)
+    assert fast(body)[:2] == ("raised", TypeError)
+
+
+def test_duplicate_keys_count_as_the_stdlib_counts_them():
+    # Given records whose classification keys appear twice (the stdlib keeps the last value)
+    text = compact([event("execute_statement"), event("kms_decrypt_by_redshift"), {"eventID": "x"}]).decode()
+    doubled = (
+        text.replace(
+            '"eventSource":"redshift-data', '"eventSource":"redshift.amazonaws.com","eventSource":"redshift-data'
+        )
+        .replace('"eventSource":"kms', '"eventSource":"redshift.amazonaws.com","eventSource":"kms')
+        .replace('"accountId":"790247189693"', '"accountId":"790247189693","accountId":"1"', 1)
+        .replace(
+            '{"eventID":"x"}',
+            '{"eventID":"x","eventSource":"ec2.amazonaws.com","eventSource":"redshift.amazonaws.com"}',
+        )
+    )
+    # When both paths read the file
+    # Then they agree, and each rule saw the last value of its key
+    items, _ = fast(doubled.encode())
+    assert fast(doubled.encode()) == reference(doubled.encode())
+    assert [item["matchedBy"]["S"] for item in items] == ["eventSource", "encryptionContext", "eventSource"]
+
+
+def test_a_false_cut_inside_a_record_is_noticed():
+    # Given a compact file, longer than a piece, whose records hold arrays of objects that start with eventVersion
+    # (the text the cutter looks for between records), and records that do not start with eventVersion
+    others = list(Generator(11).records(60))
+    nested = {"eventVersion": "1.09", "eventID": "n1", "eventSource": "redshift.amazonaws.com"}
+    for record in others[::7]:
+        record["responseElements"] = {"events": [nested, nested, {"eventVersion": "x"}] * 3}
+    for record in others[::5]:
+        record.pop("eventVersion")
+    body = gzip.compress(compact(others))
+    # When both paths read it
+    # Then they agree
+    assert len(decompress(body)) > PIECE_BYTES
+    assert fast(body) == reference(body)
+
+
+BAD_TEXTS = {
+    "empty": b"",
+    "blank": b" \n\t",
+    "object without Records": b'{"awsAccountId":"1"}',
+    "Records null": b'{"Records":null}',
+    "Records object": b'{"Records":{}}',
+    "string": b'"Records"',
+    "number": b"42",
+    "null": b"null",
+    "bare array of scalars": b"[1,2,null]",
+    "empty Records": b'{"Records":[]}',
+    "empty Records spaced": b'{"Records":[ ] }\n',
+    "utf-8 BOM": b'\xef\xbb\xbf{"Records":[{"eventSource":"redshift.amazonaws.com","eventID":"b"}]}',
+    "utf-16": json.dumps({"Records": [event("execute_statement")]}).encode("utf-16"),
+    "NaN": b'{"Records":[{"eventID":"n","eventSource":"redshift.amazonaws.com","x":NaN}]}',
+    "truncated": compact([event("execute_statement")])[:-5],
+    "trailing data": compact([event("execute_statement")]) + b"{}",
+    "trailing comma": b'{"Records":[{"eventID":"a"},]}',
+    "invalid utf-8": b'{"Records":[{"eventID":"a","x":"\xff\xfe"}]}',
+    "overlong utf-8": b'{"Records":[{"eventID":"a","x":"\xc0\xaf"}]}',
+    "encoded surrogate": b'{"Records":[{"eventID":"a","eventSource":"redshift.amazonaws.com","x":"\xed\xa0\x80"}]}',
+    "5000-digit integer": b'{"Records":[{"eventID":"a","x":' + b"7" * 5000 + b"}]}",
+    "5000-digit string": b'{"Records":[{"eventID":"a","x":"' + b"7" * 5000 + b'"}]}',
+    "4300-digit integer": b'{"Records":[{"eventID":"a","eventSource":"redshift.amazonaws.com","x":'
+    + b"7" * 4300
+    + b"}]}",
+    "deep nesting": b'{"Records":[{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}]}",
+    "other keys after Records": b'{"Records":[{"eventSource":"redshift.amazonaws.com","eventID":"a"}],"x":[1]}',
+    "Records twice": b'{"Records":[{"eventSource":"redshift.amazonaws.com","eventID":"a"}],"Records":[]}',
+    "lone surrogate key": b'{"Records":[{"\\ud800":1,"eventSource":"redshift.amazonaws.com","eventID":"a"}]}',
+    "control character": b'{"Records":[{"eventID":"a\x01"}]}',
+    "leading space": b' {"Records":[{"eventSource":"redshift.amazonaws.com","eventID":"a"}]}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TEXTS))
+def test_odd_and_bad_files_end_the_same_way(name):
+    # Given a file that is odd, empty, not JSON, or JSON of another shape, plain and gzipped
+    text = BAD_TEXTS[name]
+    # When both paths read it
+    # Then they keep, skip or fail alike (the same exception and message)
+    assert fast(text) == reference(text)
+    assert fast(gzip.compress(text)) == reference(gzip.compress(text))
+
+
+def gzip_variants() -> dict[str, bytes]:
+    body = compact([event("execute_statement"), event("create_connection")])
+    member = gzip.compress(body, mtime=0)
+    with_name = gzip.compress(body, mtime=0)[:3] + b"\x08" + member[4:10] + b"file.json\x00" + member[10:]
+    extra = member[:3] + b"\x04" + member[4:10] + b"\x03\x00abc" + member[10:]
+    comment = member[:3] + b"\x10" + member[4:10] + b"a comment\x00" + member[10:]
+    header_crc = member[:3] + b"\x02" + member[4:10] + b"\x00\x00" + member[10:]
+    crc = bytearray(member)
+    crc[-8] ^= 1
+    size = bytearray(member)
+    size[-1] ^= 1
+    flipped = bytearray(member)
+    flipped[len(member) // 2] ^= 0xFF
+    return {
+        "one member": member,
+        "zlib level 9": zlib.compress(body, 9, wbits=31),
+        "two members": member + member,
+        "two different members": member + gzip.compress(b'{"Records":[]}'),
+        "zero padding": member + b"\x00" * 100,
+        "trailing garbage": member + b"garbage",
+        "truncated": member[:-20],
+        "no trailer": member[:-8],
+        "short trailer": member[:-3],
+        "header only": member[:10],
+        "magic only": member[:2],
+        "bad method": member[:2] + b"\x07" + member[3:],
+        "file name": with_name,
+        "extra field": extra,
+        "comment": comment,
+        "header crc": header_crc,
+        "unterminated name": member[:3] + b"\x08" + member[4:10] + b"no end",
+        "short extra": member[:3] + b"\x04" + member[4:10] + b"\xff",
+        "crc mismatch": bytes(crc),
+        "size mismatch": bytes(size),
+        "corrupt deflate": bytes(flipped),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(gzip_variants()))
+def test_decompress_equals_the_stdlib_and_both_paths_agree(name):
+    # Given a gzip body of some kind: one member, several, padded, damaged, with optional header fields
+    body = gzip_variants()[name]
+    # When it is decompressed, and read by both paths
+    try:
+        expected: Any = gzip.decompress(body)
+    except Exception as error:
+        expected = f"corrupt gzip: {error}"
+    try:
+        got: Any = decompress(body)
+    except TrailFileError as error:
+        got = str(error)
+    # Then the bytes (or the error message) are the stdlib's, and the paths agree
+    assert got == expected
+    assert fast(body) == reference(body)
+
+
+JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(["redshift.amazonaws.com", "redshift-data.amazonaws.com", "kms.amazonaws.com", "aws:redshift:x"]),
+    st.sampled_from(sorted(SERVICE_ACCOUNT_REGIONS)),
+)
+KEYS = st.sampled_from(
+    [
+        *("eventSource", "eventID", "userIdentity", "accountId", "invokedBy", "requestParameters", "encryptionContext"),
+        *("aws:redshift:arn", "aws:redshift-serverless", "eventName", "eventTime", "readOnly", "arn", "x"),
+    ]
+)
+JSON_VALUE = st.recursive(
+    JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=5)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.dictionaries(KEYS, JSON_VALUE, max_size=7), JSON_VALUE), max_size=12), st.booleans())
+def test_any_records_agree(records, escape):
+    # Given any JSON records built from the keys that classification and items read
+    body = json.dumps({"Records": records}, ensure_ascii=escape, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    # When both paths read the file, plain and gzipped
+    # Then they agree
+    assert fast(body) == reference(body)
+    assert fast(gzip.compress(body)) == reference(gzip.compress(body))
+
+
+def test_process_object_takes_the_fast_path(monkeypatch):
+    # Given a compact trail file with Redshift events, and a reference parser that must not be needed
+    body = gzip.compress(compact([event("authorize_datashare"), {"eventSource": "ec2.amazonaws.com"}]))
+
+    def no_reference(text):
+        raise AssertionError("the reference parser was used")
+
+    monkeypatch.setattr(pipeline, "records_in", no_reference)
+    written = []
+
+    def write(items):
+        written.extend(items)
+        return len(items)
+
+    # When the object is processed
+    outcome = process_object(TrailObject("b", "k.json.gz"), read=lambda _: body, write=write)
+    # Then it was read by the fast path alone, and its event written
+    assert (outcome.records, outcome.kept, outcome.written) == (2, 1, 1)
+    assert select(body) is not None
+    assert json.loads(written[0]["event"]["S"]) == event("authorize_datashare")
