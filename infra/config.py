@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk import aws_logs as logs
 
-from redtrail.settings import DEFAULT_SENSITIVE_EVENT_NAMES
+from redtrail.settings import DEFAULT_REDACT_FIELDS, DEFAULT_SENSITIVE_EVENT_NAMES
 from redtrail.stack_outputs import DEFAULT_STACK_NAME
 
 
@@ -58,6 +58,7 @@ class StackConfig:
     trail_kms_key_arn: str | None = None
     retention_days: int | None = None
     sensitive_event_names: tuple[str, ...] = DEFAULT_SENSITIVE_EVENT_NAMES
+    redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
     alarm_email: str | None = None
     write_events_threshold: int = 1
     write_events_period_minutes: int = 5
@@ -150,6 +151,18 @@ def _event_names(name: str, raw: Any) -> tuple[str, ...]:
     return names
 
 
+_FIELD_PATH = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
+
+
+def _field_paths(name: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    paths = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+    bad = [item for item in paths if not _FIELD_PATH.fullmatch(item)]
+    if bad:
+        raise ConfigError(f"context key {name}: expected comma-separated dotted field paths, got {raw!r}")
+    return paths
+
+
 @dataclass(frozen=True, slots=True)
 class ContextKey:
     """One documented context key and the StackConfig field it sets."""
@@ -202,6 +215,13 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         _event_names,
         "Comma-separated eventNames that count as sensitive; any one of them raises the sensitive-operations alarm "
         "(5-minute period).",
+    ),
+    ContextKey(
+        "redactFields",
+        "redact_fields",
+        _field_paths,
+        "Comma-separated dotted paths whose values are replaced by REDACTED in the stored event (CloudTrail's own "
+        "HIDDEN_DUE_TO_SECURITY_REASONS stays as is); an empty value redacts nothing.",
     ),
     ContextKey(
         "alarmEmail",

@@ -37,6 +37,7 @@ class RedtrailStack(Stack):
             table=storage.table,
             retention_days=config.retention_days,
             sensitive_event_names=config.sensitive_event_names,
+            redact_fields=config.redact_fields,
             timeout=Duration.seconds(config.function_timeout_seconds),
             memory_size=config.function_memory_mb,
             log_retention=config.log_retention,

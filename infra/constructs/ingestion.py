@@ -43,6 +43,7 @@ class Ingestion(Construct):
         table: dynamodb.ITable,
         retention_days: int | None,
         sensitive_event_names: Sequence[str],
+        redact_fields: Sequence[str],
         timeout: Duration,
         memory_size: int,
         log_retention: logs.RetentionDays,
@@ -93,7 +94,7 @@ class Ingestion(Construct):
             memory_size=memory_size,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            environment=_environment(table, retention_days, sensitive_event_names),
+            environment=_environment(table, retention_days, sensitive_event_names, redact_fields),
         )
         bucket.grant_read(self.function, f"{key_prefix}*")
         if kms_key is not None:
@@ -102,6 +103,9 @@ class Ingestion(Construct):
         iam.Grant.add_to_principal(
             grantee=self.function, actions=["dynamodb:BatchWriteItem"], resource_arns=[table.table_arn]
         )
+        # Files no retry can mend (corrupt, deleted) are moved to the dead-letter queue by the function itself.
+        self.dead_letter_queue.grant_send_messages(self.function)
+        self.function.add_environment("DEAD_LETTER_QUEUE_URL", self.dead_letter_queue.queue_url)
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,
@@ -157,13 +161,16 @@ class Ingestion(Construct):
                 )
 
 
-def _environment(table: dynamodb.ITable, retention_days: int | None, sensitive: Sequence[str]) -> dict[str, str]:
+def _environment(
+    table: dynamodb.ITable, retention_days: int | None, sensitive: Sequence[str], redact: Sequence[str]
+) -> dict[str, str]:
     """What redtrail.settings and Powertools read."""
     environment = {
         "POWERTOOLS_SERVICE_NAME": SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
         "TABLE_NAME": table.table_name,
         "SENSITIVE_EVENT_NAMES": ",".join(sensitive),
+        "REDACT_FIELDS": ",".join(redact),
     }
     if retention_days is not None:
         environment["RETENTION_DAYS"] = str(retention_days)

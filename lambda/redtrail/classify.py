@@ -39,14 +39,15 @@ def classify(record: Mapping[str, Any]) -> Match | None:
     Reads only ``eventSource``, ``userIdentity.accountId``, ``userIdentity.invokedBy`` and
     ``requestParameters.encryptionContext``; never the raw text.
     """
-    if record.get("eventSource") in REDSHIFT_SOURCES:
+    # Strings only: a JSON array or object in these fields is unhashable and matches nothing.
+    if _text(record.get("eventSource")) in REDSHIFT_SOURCES:
         return Match(MatchedBy.EVENT_SOURCE)
     identity = record.get("userIdentity")
     if isinstance(identity, Mapping):
         region = service_account_region(identity.get("accountId"))
         if region is not None:
             return Match(MatchedBy.SERVICE_ACCOUNT, region)
-        if identity.get("invokedBy") in REDSHIFT_SOURCES:
+        if _text(identity.get("invokedBy")) in REDSHIFT_SOURCES:
             return Match(MatchedBy.INVOKED_BY)
     parameters = record.get("requestParameters")
     if isinstance(parameters, Mapping):
@@ -56,3 +57,7 @@ def classify(record: Mapping[str, Any]) -> Match | None:
         ):
             return Match(MatchedBy.ENCRYPTION_CONTEXT)
     return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

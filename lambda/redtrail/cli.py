@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--account", help="recipient account ID")
     query.add_argument("--source", help="eventSource, e.g. redshift-data.amazonaws.com")
     query.add_argument("--writes-only", action="store_true")
+    query.add_argument(
+        "--rejected", action="store_true", help="list quarantined records (kept with their reason) by ingestion time"
+    )
     query.add_argument("--limit", type=_positive_int, default=100)
     query.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
     query.set_defaults(command=query_command)
@@ -206,10 +209,11 @@ def query_command(args: argparse.Namespace) -> int:
         account=args.account,
         source=args.source,
         writes_only=args.writes_only,
+        rejected=args.rejected,
     )
     table = EventTable(table_name(args), client("dynamodb", args))
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
-    print(output.render(rows, args.format))
+    print(output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS))
     return 0
 
 

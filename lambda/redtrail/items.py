@@ -1,7 +1,9 @@
 """DynamoDB items (low-level attribute values) built from kept CloudTrail records. Pure."""
 
+import gzip
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +28,19 @@ _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _COMPACT_ASCII_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
+REDACTED = "REDACTED"
+CLOUDTRAIL_HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+# DynamoDB items hold at most 400 KB; an event above this is stored gzip-compressed (``eventGzip``).
+MAX_INLINE_EVENT_BYTES = 300_000
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 class InvalidRecordError(ValueError):
-    """A kept record that cannot become an item (no usable eventID)."""
+    """A kept record that cannot become an item (no usable eventID, or too large even compressed)."""
+
+
+class ItemTooLargeError(InvalidRecordError):
+    """An event that exceeds DynamoDB's item size even compressed."""
 
 
 def build_item(
@@ -36,8 +49,13 @@ def build_item(
     *,
     source_object: str,
     retention_days: int | None = None,
+    redact_fields: Collection[str] = (),
 ) -> Item:
-    """The table item for a Redshift-family ``record`` found in ``source_object``."""
+    """The table item for a Redshift-family ``record`` found in ``source_object``.
+
+    ``redact_fields`` (dotted paths such as ``requestParameters.password``) are replaced by ``REDACTED`` in
+    the stored ``event``; CloudTrail's own ``HIDDEN_DUE_TO_SECURITY_REASONS`` is left as it is.
+    """
     event_id = record.get("eventID")
     if not isinstance(event_id, str) or not event_id:
         raise InvalidRecordError("record has no eventID")
@@ -74,8 +92,62 @@ def build_item(
                 item["writeBucket"] = {"S": bucket}
     if retention_days:
         item[schema.TTL_ATTRIBUTE] = {"N": str(expiry_epoch(event_time, retention_days))}
-    item["event"] = {"S": event_json(record)}
+    store_event(item, redacted(record, redact_fields))
     return item
+
+
+def store_event(item: Item, record: Mapping[str, Any]) -> None:
+    """Put the record into ``item`` as ``event`` (JSON text), or compressed as ``eventGzip`` when large."""
+    text = event_json(record)
+    data = text.encode("utf-8")
+    if len(data) <= MAX_INLINE_EVENT_BYTES:
+        item["event"] = {"S": text}
+        return
+    packed = gzip.compress(data, mtime=0)
+    if len(packed) > MAX_INLINE_EVENT_BYTES:
+        raise ItemTooLargeError(f"event of {len(data)} bytes is {len(packed)} bytes compressed, over the item limit")
+    item["eventGzip"] = {"B": packed}
+    item["eventEncoding"] = {"S": "gzip"}
+
+
+def quarantine_item(record: Mapping[str, Any], reason: str, *, source_object: str, now: datetime) -> Item:
+    """An item that keeps a Redshift-family record that cannot be stored as an event, with the reason.
+
+    Its key is ``rejected#`` and a digest of the record, so a redelivered file leaves one item; it is in the
+    ``byRejected`` index only (no event attributes that other indexes key on).
+    """
+    digest = hashlib.sha256(event_json(record).encode("utf-8")).hexdigest()[:32]
+    item: Item = {
+        "eventID": {"S": f"rejected#{digest}"},
+        "rejectReason": {"S": reason},
+        "sourceObject": {"S": source_object},
+        "rejectedMonth": {"S": now.astimezone(UTC).strftime("%Y-%m")},
+        "ingestedAt": {"S": now.astimezone(UTC).strftime(TIME_FORMAT)},
+    }
+    store_event(item, record)
+    return item
+
+
+def redacted(record: Mapping[str, Any], paths: Collection[str]) -> Mapping[str, Any]:
+    """``record`` with the value at each dotted path replaced by ``REDACTED`` (copied only where changed)."""
+    for path in paths:
+        record = _redact(record, path.split("."))
+    return record
+
+
+def _redact(node: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any]:
+    head, rest = parts[0], parts[1:]
+    if head not in node:
+        return node
+    value = node[head]
+    if rest:
+        if not isinstance(value, Mapping):
+            return node
+        replaced = _redact(value, rest)
+        return node if replaced is value else {**node, head: replaced}
+    if value is None or value in (CLOUDTRAIL_HIDDEN, REDACTED):
+        return node
+    return {**node, head: REDACTED}
 
 
 def event_json(record: Mapping[str, Any]) -> str:

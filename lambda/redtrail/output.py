@@ -1,18 +1,27 @@
 """Rendering query results for people (table) and programs (json, jsonl). Pure."""
 
+import gzip
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-INTERNAL_ATTRIBUTES = frozenset({"timeBucket", "writeBucket"})
+INTERNAL_ATTRIBUTES = frozenset({"timeBucket", "writeBucket", "rejectedMonth", "eventEncoding"})
+REJECTED_COLUMNS = ("ingestedAt", "eventID", "rejectReason", "sourceObject")
 COLUMNS = ("eventTime", "eventName", "eventSource", "principal", "resource", "matchedBy", "isWrite", "awsRegion")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """A low-level DynamoDB item as plain JSON values, without the index-only attributes."""
-    return {name: _value(value) for name, value in item.items() if name not in INTERNAL_ATTRIBUTES}
+    """A low-level DynamoDB item as plain JSON values, without the index-only attributes.
+
+    A large event stored compressed (``eventGzip``) comes back as its ``event`` text.
+    """
+    row = {name: _value(value) for name, value in item.items() if name not in INTERNAL_ATTRIBUTES}
+    packed = row.pop("eventGzip", None)
+    if isinstance(packed, bytes):
+        row["event"] = gzip.decompress(packed).decode("utf-8")
+    return row
 
 
 def _value(value: Mapping[str, Any]) -> Any:
@@ -33,7 +42,7 @@ def escape(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def render(rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
+def render(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str] = COLUMNS) -> str:
     """Rows as an aligned text table, one JSON array, or JSON lines (JSON escapes control characters)."""
     if fmt == "json":
         return json.dumps(list(rows), indent=2, sort_keys=True)
@@ -41,9 +50,9 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
         return "\n".join(json.dumps(row, sort_keys=True) for row in rows)
     if not rows:
         return "(no events)"
-    cells = [[_cell(row, column) for column in COLUMNS] for row in rows]
-    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(COLUMNS)]
-    lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(COLUMNS)).rstrip()]
+    cells = [[_cell(row, column) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns)).rstrip()]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells]
     lines.append(f"({len(rows)} events)")
     return "\n".join(lines)

@@ -7,12 +7,14 @@ import json
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from redtrail.classify import MatchedBy, classify
+from redtrail.errors import TrailFileError
 from redtrail.fastpath import select, select_text
-from redtrail.items import InvalidRecordError, Item, build_item
+from redtrail.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
 from redtrail.notifications import TrailObject
 from redtrail.trail_file import SkipReason, decompress, records_in, skip_reason
 
@@ -38,7 +40,8 @@ class FileOutcome:
     write_events: int = 0
     sensitive_events: int = 0
     encryption_context_matches: int = 0
-    rejected: int = 0
+    rejected: int = 0  # records that are not JSON objects (counted, not stored)
+    quarantined: int = 0  # Redshift-family records kept as rejected#… items with their reason
     duplicates: int = 0
     by_source: Counter[str] = field(default_factory=Counter)
 
@@ -57,9 +60,15 @@ def analyze(
     source: str,
     retention_days: int | None = None,
     sensitive_event_names: Collection[str] = (),
+    redact_fields: Collection[str] = (),
+    now: datetime | None = None,
 ) -> Analysis:
-    """Classify ``records`` and build one item per kept event (first occurrence of an eventID wins)."""
-    tally = _Tally(source, len(records), retention_days, sensitive_event_names)
+    """Classify ``records`` and build one item per kept event (first occurrence of an eventID wins).
+
+    A kept record that cannot become an event item (no eventID, too large even compressed) is quarantined:
+    kept as a ``rejected#…`` item with its reason.
+    """
+    tally = _Tally(source, len(records), retention_days, sensitive_event_names, redact_fields, now)
     for record in records:
         tally.add(record)
     return tally.analysis()
@@ -71,6 +80,8 @@ def analyze_body(
     source: str,
     retention_days: int | None = None,
     sensitive_event_names: Collection[str] = (),
+    redact_fields: Collection[str] = (),
+    now: datetime | None = None,
 ) -> Analysis | None:
     """``analyze(records_of(body))``, same items, counts and errors, without decoding what is not kept.
 
@@ -86,9 +97,14 @@ def analyze_body(
             if records is None:
                 return None
             return analyze(
-                records, source=source, retention_days=retention_days, sensitive_event_names=sensitive_event_names
+                records,
+                source=source,
+                retention_days=retention_days,
+                sensitive_event_names=sensitive_event_names,
+                redact_fields=redact_fields,
+                now=now,
             )
-    tally = _Tally(source, selection.count, retention_days, sensitive_event_names)
+    tally = _Tally(source, selection.count, retention_days, sensitive_event_names, redact_fields, now)
     for raw in selection.picked:
         tally.add(json.loads(raw))
     return tally.analysis()
@@ -98,12 +114,20 @@ class _Tally:
     """Items and counts, one record at a time, in file order."""
 
     def __init__(
-        self, source: str, records: int, retention_days: int | None, sensitive_event_names: Collection[str]
+        self,
+        source: str,
+        records: int,
+        retention_days: int | None,
+        sensitive_event_names: Collection[str],
+        redact_fields: Collection[str],
+        now: datetime | None,
     ) -> None:
         self.outcome = FileOutcome(source=source, records=records)
         self.items: dict[str, Item] = {}
         self.retention_days = retention_days
         self.sensitive_event_names = sensitive_event_names
+        self.redact_fields = redact_fields
+        self.now = now  # when quarantined records were ingested; None: the current time
 
     def add(self, record: Any) -> None:
         outcome = self.outcome
@@ -114,9 +138,15 @@ class _Tally:
         if match is None:
             return
         try:
-            item = build_item(record, match, source_object=outcome.source, retention_days=self.retention_days)
-        except InvalidRecordError:
-            outcome.rejected += 1
+            item = build_item(
+                record,
+                match,
+                source_object=outcome.source,
+                retention_days=self.retention_days,
+                redact_fields=self.redact_fields,
+            )
+        except InvalidRecordError as error:
+            self._quarantine(record, str(error))
             return
         event_id = item["eventID"]["S"]
         if event_id in self.items:
@@ -127,10 +157,27 @@ class _Tally:
         outcome.by_source[str(record.get("eventSource") or "unknown")] += 1
         if item["isWrite"]["BOOL"]:
             outcome.write_events += 1
-        if record.get("eventName") in self.sensitive_event_names:
+        event_name = record.get("eventName")
+        if isinstance(event_name, str) and event_name in self.sensitive_event_names:
             outcome.sensitive_events += 1
         if match.matched_by is MatchedBy.ENCRYPTION_CONTEXT:
             outcome.encryption_context_matches += 1
+
+    def _quarantine(self, record: Mapping[str, Any], reason: str) -> None:
+        try:
+            item = quarantine_item(
+                redacted(record, self.redact_fields),
+                reason,
+                source_object=self.outcome.source,
+                now=self.now or datetime.now(UTC),
+            )
+        except ItemTooLargeError as error:
+            # Not even the quarantine can hold it: fail the file (it goes to the dead-letter queue with the
+            # reason) rather than lose the record silently.
+            raise TrailFileError(f"a Redshift-family record cannot be stored: {error}") from error
+        if item["eventID"]["S"] not in self.items:
+            self.items[item["eventID"]["S"]] = item
+            self.outcome.quarantined += 1
 
     def analysis(self) -> Analysis:
         return Analysis(list(self.items.values()), self.outcome)
@@ -143,6 +190,7 @@ def process_object(
     write: WriteItems,
     retention_days: int | None = None,
     sensitive_event_names: Collection[str] = (),
+    redact_fields: Collection[str] = (),
 ) -> FileOutcome:
     """Read one trail object, keep its Redshift-family events and write them; raises on failure."""
     reason = skip_reason(trail_object.key)
@@ -153,6 +201,7 @@ def process_object(
         source=trail_object.uri,
         retention_days=retention_days,
         sensitive_event_names=sensitive_event_names,
+        redact_fields=redact_fields,
     )
     if analysis is None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=SkipReason.NO_RECORDS)

@@ -26,12 +26,16 @@ class EventQuery:
     account: str | None = None
     source: str | None = None
     writes_only: bool = False
+    rejected: bool = False  # the quarantine: records kept with a reason, by ingestion time
 
 
 def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
     """The index to query and its partition values (one Query each)."""
     if query.since > query.until:
         raise ValueError("--since is after --until")
+    if query.rejected:
+        months = schema.buckets_between(query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date())
+        return schema.BY_REJECTED, list(dict.fromkeys(bucket.split("#")[0] for bucket in months))
     for index, value in (
         (schema.BY_EVENT_NAME, query.event_name),
         (schema.BY_PRINCIPAL, query.principal),
@@ -88,7 +92,7 @@ def run(query: EventQuery, run_query: RunQuery, limit: int | None = None) -> Ite
     """Items matching ``query``, newest first, at most ``limit``; pages are fetched only as needed."""
     index, _ = plan(query)
     built = requests(query)
-    if index in (schema.BY_TIME, schema.BY_WRITE):
+    if index in (schema.BY_TIME, schema.BY_WRITE, schema.BY_REJECTED):
         # Shards of one month are merged; months never overlap, so they are simply chained.
         by_month: Iterable[Iterator[Item]] = (
             heapq.merge(*(run_query(request) for request in month_requests), key=_event_time, reverse=True)
@@ -104,4 +108,4 @@ def run(query: EventQuery, run_query: RunQuery, limit: int | None = None) -> Ite
 
 
 def _event_time(item: Item) -> str:
-    return str(item.get("eventTime", {}).get("S", ""))
+    return str((item.get("eventTime") or item.get("ingestedAt") or {}).get("S", ""))

@@ -39,8 +39,10 @@ BY_EVENT_NAME = Index("byEventName", "eventName")
 BY_PRINCIPAL = Index("byPrincipal", "principal")
 BY_RESOURCE = Index("byResource", "resource")
 BY_ACCOUNT = Index("byAccount", "recipientAccountId")
+# Records that could not be stored as events (quarantined, with their reason), by month of ingestion.
+BY_REJECTED = Index("byRejected", "rejectedMonth", "ingestedAt")
 
-INDEXES: tuple[Index, ...] = (BY_TIME, BY_WRITE, BY_EVENT_NAME, BY_PRINCIPAL, BY_RESOURCE, BY_ACCOUNT)
+INDEXES: tuple[Index, ...] = (BY_TIME, BY_WRITE, BY_EVENT_NAME, BY_PRINCIPAL, BY_RESOURCE, BY_ACCOUNT, BY_REJECTED)
 
 # What an index query returns besides the keys. The full record (``event``) stays in the table only,
 # so the indexes cost a fraction of the writes and storage; fetch it by eventID when it is wanted.
@@ -62,6 +64,7 @@ SUMMARY_ATTRIBUTES: tuple[str, ...] = (
     "resource",
     "sourceIPAddress",
     "sourceObject",
+    "rejectReason",
 )
 
 

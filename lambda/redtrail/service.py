@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from redtrail.aws import EventTable, TrailStore
-from redtrail.errors import RedtrailError
+from redtrail.aws import EventTable, Queue, TrailStore
+from redtrail.errors import NotificationError, ObjectNotFoundError, RedtrailError, TrailFileError
 from redtrail.metric_names import NAMESPACE, SOURCE_DIMENSION, MetricName
 from redtrail.notifications import TrailObject, objects_in_message, objects_in_notification
 from redtrail.observability import logger, metrics, tracer
@@ -21,19 +21,26 @@ from redtrail.settings import Settings
 # A batch whose every message failed is still a partial response: SQS retries exactly those messages.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+# Failures that no retry can mend: the message goes straight to the dead-letter queue (with its reason)
+# instead of burning maxReceiveCount receives. Anything else (S3 or DynamoDB trouble, access denied, which
+# an operator may fix) fails the message, and SQS retries it until its redrive policy dead-letters it.
+PERMANENT_ERRORS = (TrailFileError, ObjectNotFoundError, NotificationError)
+
 
 @dataclass(frozen=True, slots=True)
 class Dependencies:
     settings: Settings
     store: TrailStore
     table: EventTable
+    dead_letters: Queue | None = None
 
 
 @cache
 def default_dependencies() -> Dependencies:
     """Settings from the environment and boto3 clients, made once per execution environment."""
     settings = Settings.from_env()
-    return Dependencies(settings, TrailStore(), EventTable(settings.table_name))
+    dead_letters = Queue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
+    return Dependencies(settings, TrailStore(), EventTable(settings.table_name), dead_letters)
 
 
 def handle_event(
@@ -60,17 +67,30 @@ def _is_sqs(record: object) -> bool:
 
 
 def handle_message(record: SQSRecord, dependencies: Dependencies) -> None:
-    """One queue message: every object it names, or an exception that fails the message."""
+    """One queue message: every object it names; a permanent failure is dead-lettered, others raise."""
     try:
-        trail_objects = objects_in_message(record.body)
-    except RedtrailError as error:
-        metrics.add_metric(name=MetricName.FILES_FAILED, unit=MetricUnit.Count, value=1)
-        logger.error("message is not an S3 notification", message_id=record.message_id, reason=str(error))
-        raise
-    if not trail_objects:
-        logger.info("message names no created object", message_id=record.message_id)
-    for trail_object in trail_objects:
-        ingest_object(trail_object, dependencies)
+        try:
+            trail_objects = objects_in_message(record.body)
+        except RedtrailError as error:
+            metrics.add_metric(name=MetricName.FILES_FAILED, unit=MetricUnit.Count, value=1)
+            logger.error("message is not an S3 notification", message_id=record.message_id, reason=str(error))
+            raise
+        if not trail_objects:
+            logger.info("message names no created object", message_id=record.message_id)
+        for trail_object in trail_objects:
+            ingest_object(trail_object, dependencies)
+    except PERMANENT_ERRORS as error:
+        if dependencies.dead_letters is None:
+            raise
+        dead_letter(record, error, dependencies.dead_letters)
+
+
+def dead_letter(record: SQSRecord, error: Exception, dead_letters: Queue) -> None:
+    """Copy the message to the dead-letter queue with its reason; raises (so SQS retries) if that fails."""
+    reason = str(error)[:1000]
+    dead_letters.send([record.body], {"redtrailReason": reason, "redtrailErrorType": type(error).__name__})
+    metrics.add_metric(name=MetricName.FILES_DEAD_LETTERED, unit=MetricUnit.Count, value=1)
+    logger.error("message sent to the dead-letter queue", message_id=record.message_id, reason=reason)
 
 
 @tracer.capture_method
@@ -84,6 +104,7 @@ def ingest_object(trail_object: TrailObject, dependencies: Dependencies) -> File
             write=dependencies.table.write,
             retention_days=settings.retention_days,
             sensitive_event_names=settings.sensitive_event_names,
+            redact_fields=settings.redact_fields,
         )
     except RedtrailError as error:
         metrics.add_metric(name=MetricName.FILES_FAILED, unit=MetricUnit.Count, value=1)
@@ -103,6 +124,7 @@ def publish(outcome: FileOutcome) -> None:
         (MetricName.FILES_PROCESSED, 1),
         (MetricName.RECORDS_READ, outcome.records),
         (MetricName.RECORDS_REJECTED, outcome.rejected),
+        (MetricName.RECORDS_QUARANTINED, outcome.quarantined),
         (MetricName.EVENTS_KEPT, outcome.kept),
         (MetricName.WRITE_EVENTS, outcome.write_events),
         (MetricName.SENSITIVE_EVENTS, outcome.sensitive_events),
@@ -115,8 +137,13 @@ def publish(outcome: FileOutcome) -> None:
             name=MetricName.EVENTS_BY_SOURCE, unit=MetricUnit.Count, value=count, namespace=NAMESPACE
         ) as metric:
             metric.add_dimension(name=SOURCE_DIMENSION, value=source)
-    if outcome.rejected:
-        logger.warning("records rejected", object=outcome.source, rejected=outcome.rejected)
+    if outcome.rejected or outcome.quarantined:
+        logger.warning(
+            "records not stored as events",
+            object=outcome.source,
+            not_objects=outcome.rejected,
+            quarantined=outcome.quarantined,
+        )
     logger.info(
         "trail object processed",
         object=outcome.source,

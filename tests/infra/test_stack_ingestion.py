@@ -7,6 +7,7 @@ from infra_support import KEY_ARN, Synth, arn_of, as_list, function, function_st
 
 from infra.constructs.ingestion import HANDLER, POWERTOOLS_LAYER_PARAMETER
 from redtrail.metric_names import NAMESPACE, SERVICE
+from redtrail.settings import DEFAULT_REDACT_FIELDS
 
 
 def queues(synth: Synth) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
@@ -174,7 +175,7 @@ def _allowed(synth: Synth) -> dict[str, list[Any]]:
 def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     # Given the default configuration
     allowed = _allowed(new_trail)
-    ingest_id, *_ = queues(new_trail)
+    ingest_id, _, dead_letter_id, _ = queues(new_trail)
     table_id, _ = only(new_trail, "AWS::DynamoDB::Table")
     log_group_id = function(new_trail)[1]["LoggingConfig"]["LogGroup"]["Ref"]
     bucket_id = Capture()
@@ -182,7 +183,7 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     bucket = bucket_id.as_string()
 
     # Then it may: read the trail bucket under AWSLogs/ only, batch-write the table only, consume its queue,
-    # write its own log group and send traces; nothing else
+    # send unmendable files to its dead-letter queue, write its own log group and send traces; nothing else
     assert set(allowed) == {
         "s3:GetObject*",
         "s3:GetBucket*",
@@ -193,6 +194,7 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
         "sqs:GetQueueUrl",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
@@ -202,6 +204,7 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     assert allowed["s3:GetObject*"] == [arn_of(bucket), trail_files]
     assert allowed["dynamodb:BatchWriteItem"] == [arn_of(table_id)]
     assert allowed["sqs:ReceiveMessage"] == [arn_of(ingest_id)]
+    assert allowed["sqs:SendMessage"] == [arn_of(dead_letter_id)]
     assert allowed["logs:PutLogEvents"] == [arn_of(log_group_id)]
     assert allowed["xray:PutTraceSegments"] == ["*"]
 
@@ -222,3 +225,13 @@ def test_no_kms_permission_without_a_trail_key(new_trail: Synth) -> None:
     # Given the default configuration (SSE-S3 trail files)
     # Then the function has no KMS permission at all
     assert not [action for action in _allowed(new_trail) if action.startswith("kms:")]
+
+
+def test_function_knows_its_dead_letter_queue_and_redaction_list(new_trail: Synth) -> None:
+    # Given the default configuration
+    _, _, dead_letter_id, _ = queues(new_trail)
+    # When the function's environment is read
+    environment = function(new_trail)[1]["Environment"]["Variables"]
+    # Then it can dead-letter unmendable files itself and redacts the default secret fields
+    assert environment["DEAD_LETTER_QUEUE_URL"] == {"Ref": dead_letter_id}
+    assert environment["REDACT_FIELDS"] == ",".join(DEFAULT_REDACT_FIELDS)

@@ -32,13 +32,17 @@ def test_analyze_keeps_redshift_events_once_and_counts_the_rest():
     # When it is analyzed
     analysis = analyze(records, source="f", sensitive_event_names={"CreateNamespace"})
     outcome = analysis.outcome
-    # Then each event is kept once and everything else is counted
-    assert [item["eventID"]["S"] for item in analysis.items] == [
+    # Then each event is kept once, the Redshift record without eventID is quarantined, the rest is counted
+    ids = [item["eventID"]["S"] for item in analysis.items]
+    assert ids[:2] + ids[3:] == [
         "c1fb7076-102f-43e5-9ec9-40820bcc1175",
         "619bad54-1764-4de4-a786-8898b0a7f40c",
         "1dbee944-f889-4beb-b228-7ad0f3124640",
     ]
-    assert (outcome.records, outcome.kept, outcome.duplicates, outcome.rejected) == (7, 3, 1, 2)
+    assert ids[2].startswith("rejected#")
+    assert analysis.items[2]["rejectReason"] == {"S": "record has no eventID"}
+    assert (outcome.records, outcome.kept, outcome.duplicates) == (7, 3, 1)
+    assert (outcome.rejected, outcome.quarantined) == (1, 1)
     assert outcome.write_events == 2
     assert outcome.sensitive_events == 1
     assert outcome.encryption_context_matches == 0

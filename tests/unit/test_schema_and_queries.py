@@ -16,12 +16,13 @@ def test_create_table_request_follows_the_definition():
     # Then it has the eventID key, one GSI per index keyed by its attribute and eventTime, and no event in GSIs
     assert request["KeySchema"] == [{"AttributeName": "eventID", "KeyType": "HASH"}]
     indexes = {index["IndexName"]: index for index in request["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"byTime", "byWrite", "byEventName", "byPrincipal", "byResource", "byAccount"}
+    assert set(indexes) == {"byTime", "byWrite", "byEventName", "byPrincipal", "byResource", "byAccount", "byRejected"}
     for index in schema.INDEXES:
         keys = indexes[index.name]["KeySchema"]
+        sort_key = "ingestedAt" if index.name == "byRejected" else "eventTime"
         assert keys == [
             {"AttributeName": index.partition_key, "KeyType": "HASH"},
-            {"AttributeName": "eventTime", "KeyType": "RANGE"},
+            {"AttributeName": sort_key, "KeyType": "RANGE"},
         ]
         projected = indexes[index.name]["Projection"]["NonKeyAttributes"]
         assert "event" not in projected

@@ -1,0 +1,100 @@
+"""Permanent failures go straight to the dead-letter queue; unstorable records to the quarantine (moto)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from redtrail import queries, service
+from redtrail.handler import lambda_handler
+from tests.integration.conftest import BUCKET, emf_metrics
+from tests.support import event, trail_file
+
+KEY = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
+
+
+@pytest.fixture
+def dead_letters(pipeline, monkeypatch):
+    url = pipeline.sqs.create_queue(QueueName="redtrail-dead-letters")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", url)
+    service.default_dependencies.cache_clear()
+    return url
+
+
+def _dead_lettered(pipeline, url):
+    return pipeline.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+        "Messages", []
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        pytest.param("corrupt.json.gz", b"\x1f\x8b\x08\x00corrupt", "corrupt gzip", id="corrupt-gzip"),
+        pytest.param("cut.json.gz", b'{"Records": [', "invalid JSON", id="invalid-json"),
+        pytest.param("shape.json.gz", b'{"Records": {"eventID": "x"}}', "Records is dict", id="records-not-a-list"),
+    ],
+)
+def test_an_unreadable_file_goes_straight_to_the_dead_letter_queue(
+    pipeline, dead_letters, context, capsys, caplog, name, body, reason
+):
+    # Given a good file and an unreadable one in the same batch
+    pipeline.put(f"{KEY}good.json.gz", trail_file([event("authorize_datashare")]))
+    pipeline.put(f"{KEY}{name}", body)
+    messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
+    # When the handler processes the batch
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then no message is retried: the bad one is in the dead-letter queue with its reason, the good one stored
+    assert response == {"batchItemFailures": []}
+    (dead,) = _dead_lettered(pipeline, dead_letters)
+    assert name in dead["Body"]
+    assert reason in dead["MessageAttributes"]["redtrailReason"]["StringValue"]
+    assert dead["MessageAttributes"]["redtrailErrorType"]["StringValue"] == "TrailFileError"
+    assert pipeline.item_count() == 1
+    assert emf_metrics(capsys.readouterr().out)["FilesDeadLettered"] == 1
+    assert "message sent to the dead-letter queue" in caplog.messages
+    (failed,) = [record for record in caplog.records if record.getMessage() == "trail object failed"]
+    assert failed.levelname == "ERROR"
+    assert failed.object.endswith(name)
+    assert reason in failed.reason
+
+
+def test_a_deleted_object_is_dead_lettered_but_a_throttled_table_is_retried(pipeline, dead_letters, context):
+    # Given a notification for an object deleted before it was read
+    pipeline.put(f"{KEY}gone.json.gz", trail_file([event("authorize_datashare")]))
+    (message,) = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
+    pipeline.s3.delete_object(Bucket=BUCKET, Key=f"{KEY}gone.json.gz")
+    # When it is processed
+    response = lambda_handler(pipeline.event([message]), context)
+    # Then it does not burn retries: it is in the dead-letter queue at once
+    assert response == {"batchItemFailures": []}
+    (dead,) = _dead_lettered(pipeline, dead_letters)
+    assert dead["MessageAttributes"]["redtrailErrorType"]["StringValue"] == "ObjectNotFoundError"
+
+
+def test_when_the_dead_letter_queue_refuses_the_message_fails_instead(pipeline, dead_letters, context, monkeypatch):
+    # Given a corrupt file and a dead-letter queue that cannot be written
+    pipeline.put(f"{KEY}corrupt.json.gz", b"\x1f\x8bbad")
+    (message,) = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
+    pipeline.sqs.delete_queue(QueueUrl=dead_letters)
+    # When it is processed
+    response = lambda_handler(pipeline.event([message]), context)
+    # Then the message fails, so SQS keeps it: nothing is acknowledged that was not kept somewhere
+    assert response == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+
+
+def test_a_record_that_cannot_be_stored_is_quarantined_and_queryable(pipeline, context, capsys):
+    # Given a trail file with a Redshift event and a Redshift-family record without eventID
+    broken = {"eventSource": "redshift.amazonaws.com", "eventName": "DeleteCluster"}
+    pipeline.put(f"{KEY}mixed.json.gz", trail_file([event("create_namespace"), broken]))
+    # When it is processed
+    response = lambda_handler(pipeline.event(pipeline.receive()), context)
+    # Then the event is stored, the broken record is kept with its reason and counted
+    assert response == {"batchItemFailures": []}
+    assert pipeline.item_count() == 2
+    assert emf_metrics(capsys.readouterr().out)["RecordsQuarantined"] == 1
+    # and it can be found by querying the quarantine
+    now = datetime.now(UTC)
+    query = queries.EventQuery(since=now - timedelta(hours=1), until=now + timedelta(minutes=1), rejected=True)
+    (found,) = queries.run(query, pipeline.table.query)
+    assert found["rejectReason"] == {"S": "record has no eventID"}
+    assert found["sourceObject"]["S"].endswith("mixed.json.gz")
