@@ -221,7 +221,7 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         "redact_fields",
         _field_paths,
         "Comma-separated dotted paths whose values are replaced by REDACTED in the stored event (CloudTrail's own "
-        "HIDDEN_DUE_TO_SECURITY_REASONS stays as is); an empty value redacts nothing.",
+        "HIDDEN_DUE_TO_SECURITY_REASONS stays as is).",
     ),
     ContextKey(
         "alarmEmail",
