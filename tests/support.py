@@ -2,8 +2,12 @@
 
 import gzip
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 TESTS = Path(__file__).parent
 EVENTS = TESTS / "events"
@@ -42,3 +46,13 @@ def real_records() -> list[tuple[str, Any]]:
         records = document.get("Records", [document]) if isinstance(document, dict) else document
         found.extend((path.name, record) for record in records)
     return found
+
+
+@contextmanager
+def local_credentials() -> Iterator[None]:
+    """Fake credentials for a local AWS, and no endpoint inherited from the caller's shell."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "local")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        yield

@@ -9,19 +9,15 @@ import pytest
 
 from redtrail.cli import main
 from redtrail.local_aws import moto_server
-from tests.support import REAL_TRAILS, REFERENCE_EXAMPLES, event, trail_file
+from tests.support import REAL_TRAILS, REFERENCE_EXAMPLES, event, local_credentials, trail_file
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "local")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        with moto_server() as url:
-            yield url
+    with local_credentials(), moto_server() as url:
+        yield url
 
 
 @pytest.fixture

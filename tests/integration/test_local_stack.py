@@ -15,7 +15,7 @@ import pytest
 
 from redtrail.cli import main
 from redtrail.local_aws import free_port
-from tests.support import REFERENCE_EXAMPLES, event, trail_file
+from tests.support import REFERENCE_EXAMPLES, event, local_credentials, trail_file
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
@@ -62,10 +62,7 @@ class LocalProcess:
 
 @pytest.fixture(scope="module")
 def local_stack():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "local")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with local_credentials():
         started = LocalProcess()
         try:
             started.wait_for_line("redtrail local is ready", timeout=300)
