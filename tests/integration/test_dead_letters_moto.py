@@ -58,7 +58,7 @@ def test_an_unreadable_file_goes_straight_to_the_dead_letter_queue(
     assert reason in failed.reason
 
 
-def test_a_deleted_object_is_dead_lettered_but_a_throttled_table_is_retried(pipeline, dead_letters, context):
+def test_a_deleted_object_is_dead_lettered_at_once(pipeline, dead_letters, context):
     # Given a notification for an object deleted before it was read
     pipeline.put(f"{KEY}gone.json.gz", trail_file([event("authorize_datashare")]))
     (message,) = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
