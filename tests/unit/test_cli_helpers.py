@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from redtrail.cli import main
 from redtrail.output import escape, plain, render
 from redtrail.timeparse import parse_time
 
@@ -71,3 +72,20 @@ def test_table_shows_reads_writes_and_service_account_regions():
     assert " read " in table
     assert table.endswith("(1 events)")
     assert render([], "table") == "(no events)"
+
+
+def test_missing_credentials_are_a_one_line_error(monkeypatch, tmp_path, capsys):
+    # Given a machine without AWS credentials or endpoint
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # When a command needs AWS
+    status = main(["status", "--region", "us-east-1"])
+    # Then it says so in one line, with what to do, and no traceback
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1
+    assert "Unable to locate credentials" in err
+    assert "Traceback" not in err
