@@ -61,15 +61,35 @@ def backfill(
     return sent
 
 
-def redrive(dead_letter_queue: Any, queue: Any, *, on_moved: Callable[[int], None] = lambda _: None) -> int:
-    """Move every dead-letter message back to the ingest queue (sent before it is deleted: at least once)."""
-    moved = 0
+def redrive(
+    dead_letter_queue: Any,
+    queue: Any,
+    *,
+    started_ms: int | None = None,
+    on_moved: Callable[[int], None] = lambda _: None,
+) -> int:
+    """Move the dead-letter messages sent before ``started_ms`` (default: now) back to the ingest queue.
+
+    Each is sent before it is deleted (at least once). Messages that arrive while it runs, such as a file
+    that is still bad and was dead-lettered again, are left in the queue: it would chase them for ever.
+    """
+    started = started_ms if started_ms is not None else int(datetime.now(UTC).timestamp() * 1000)
+    moved, newer = 0, []
     while messages := dead_letter_queue.receive(max_messages=10, wait_seconds=0):
-        queue.send([message["Body"] for message in messages])
-        dead_letter_queue.delete(messages)
-        moved += len(messages)
-        on_moved(len(messages))
+        older = [message for message in messages if _sent_ms(message) <= started]
+        newer += [message for message in messages if _sent_ms(message) > started]
+        if older:
+            queue.send([message["Body"] for message in older])
+            dead_letter_queue.delete(older)
+            moved += len(older)
+            on_moved(len(older))
+    if newer:
+        dead_letter_queue.release(newer, after_seconds=0)
     return moved
+
+
+def _sent_ms(message: dict[str, Any]) -> int:
+    return int(message.get("Attributes", {}).get("SentTimestamp", 0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from redtrail.notifications import TrailObject, objects_in_message, objects_in_n
 from redtrail.observability import logger, metrics, tracer
 from redtrail.pipeline import FileOutcome, Status, process_object
 from redtrail.settings import Settings
+from redtrail.trail_file import SkipReason, outside_trail_logs
 
 # A batch whose every message failed is still a partial response: SQS retries exactly those messages.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -97,6 +98,10 @@ def dead_letter(record: SQSRecord, error: Exception, dead_letters: Queue) -> Non
 def ingest_object(trail_object: TrailObject, dependencies: Dependencies) -> FileOutcome:
     """Run the pipeline on one object, log and count the outcome; re-raises failures."""
     settings = dependencies.settings
+    if outside_trail_logs(trail_object.key):
+        skipped = FileOutcome(trail_object.uri, Status.SKIPPED, SkipReason.OUTSIDE_AWSLOGS)
+        publish(skipped)
+        return skipped
     try:
         outcome = process_object(
             trail_object,

@@ -27,6 +27,13 @@ class SkipReason(StrEnum):
     DIGEST = "digest"
     NOT_A_LOG_NAME = "not-a-log-name"
     NO_RECORDS = "no-records"
+    OUTSIDE_AWSLOGS = "outside-awslogs"
+
+
+def outside_trail_logs(key: str) -> bool:
+    """Whether ``key`` is outside every ``AWSLogs/`` folder, where CloudTrail never writes (Lambda only:
+    ``redtrail ingest`` takes any path)."""
+    return not (key.startswith("AWSLogs/") or "/AWSLogs/" in key)
 
 
 def skip_reason(key: str) -> SkipReason | None:

@@ -77,6 +77,20 @@ def test_backfill_sends_only_trail_logs_since_the_date_ten_a_request():
     assert len(list(backfill_candidates(objects, None))) == 23
 
 
+def test_redrive_leaves_messages_that_arrive_while_it_runs():
+    # Given two dead letters from before the redrive and one sent after it started (a file still bad)
+    dead_letters = FakeQueue(["old-1", "old-2", "new"])
+    for message, sent in zip(dead_letters.messages, (1_000, 2_000, 9_000), strict=True):
+        message["Attributes"] = {"SentTimestamp": str(sent)}
+    ingest = FakeQueue()
+    # When they are redriven as of time 5,000
+    moved = redrive(dead_letters, ingest, started_ms=5_000)
+    # Then only the older two move; the newer one is made visible again in the dead-letter queue
+    assert moved == 2
+    assert ingest.sent == ["old-1", "old-2"]
+    assert dead_letters.released == [("2", 0)]
+
+
 def test_redrive_moves_every_dead_letter_back():
     # Given 12 messages in a dead-letter queue
     dead_letters = FakeQueue([f"body-{n}" for n in range(12)])

@@ -1,0 +1,422 @@
+"""Faults injected into the handler's AWS calls (moto): throttling, S3 errors, concurrency, a timeout half-way.
+
+Faults are injected with botocore ``before-call`` handlers on the default session, which the handler's clients
+are created from: a handler that returns ``(http, parsed)`` answers the call instead of moto (and instead of
+botocore's own retries), so redtrail's own handling is what is exercised.
+"""
+
+import copy
+import dataclasses
+import functools
+import io
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+import pytest
+
+from redtrail import service
+from redtrail.aws import EventTable, TrailStore
+from redtrail.handler import lambda_handler
+from redtrail.notifications import TrailObject, notification_body
+from redtrail.observability import logger
+from tests.integration.conftest import BUCKET, REGION, TABLE, emf_metrics
+from tests.support import event, trail_file
+
+KEY = (
+    "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
+    "123456789012_CloudTrail_us-east-1_20240501T1200Z_f a=1.json.gz"
+)
+OTHER_KEY = KEY.replace("f a=1", "other")
+DECOY = {"eventID": "decoy", "eventSource": "ec2.amazonaws.com", "userIdentity": {"accountId": "123456789012"}}
+
+
+def redshift_events(count: int) -> list[dict[str, Any]]:
+    """``count`` distinct Redshift events (the reference ExecuteStatement with its own eventID each)."""
+    records = []
+    for number in range(count):
+        record = copy.deepcopy(event("execute_statement"))
+        record["eventID"] = f"evt-{number:04d}"
+        records.append(record)
+    return records
+
+
+# --- fault injection ----------------------------------------------------------------------------------------
+
+Step = Callable[[dict[str, Any]], Any]
+
+
+def passes(_: dict[str, Any]) -> None:
+    """Let the call through to moto."""
+    return None
+
+
+def fails(status: int, code: str) -> Step:
+    """Answer the call with an AWS error."""
+
+    def step(_: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        http = SimpleNamespace(status_code=status, headers={}, content=b"")
+        return http, {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {}}
+
+    return step
+
+
+def leaves_everything_unprocessed(params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Answer BatchWriteItem with every request unprocessed, as DynamoDB may under load."""
+    requests = json.loads(params["body"])["RequestItems"]
+    return SimpleNamespace(status_code=200, headers={}, content=b""), {"UnprocessedItems": requests}
+
+
+def raises(error: BaseException) -> Step:
+    """Raise out of the call, as a Lambda that runs out of time stops wherever it is."""
+
+    def step(_: dict[str, Any]) -> None:
+        raise error
+
+    return step
+
+
+class Faults:
+    """A script of answers for one operation of the handler's clients; after the script, calls pass through."""
+
+    def __init__(self, service_name: str, operation: str, *script: Step, default: Step = passes) -> None:
+        self.script = list(script)
+        self.default = default
+        self.calls = 0
+        boto3.DEFAULT_SESSION.events.register(f"before-call.{service_name}.{operation}", self._answer)
+
+    def _answer(self, params: dict[str, Any], **_: Any) -> Any:
+        self.calls += 1
+        step = self.script.pop(0) if self.script else self.default
+        return step(params)
+
+
+@pytest.fixture
+def sleeps(pipeline, monkeypatch):
+    """The handler's table with its backoff pauses recorded instead of slept (clients made on first use)."""
+    recorded: list[float] = []
+    real = service.default_dependencies
+
+    @functools.cache
+    def recording() -> service.Dependencies:
+        return dataclasses.replace(real(), table=EventTable(TABLE, sleep=recorded.append))
+
+    monkeypatch.setattr(service, "default_dependencies", recording)
+    return recorded
+
+
+@pytest.fixture
+def logs(monkeypatch):
+    """The handler's structured log lines (Powertools writes JSON to its stream), parsed."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+    return lines
+
+
+def queued(pipeline, *files: tuple[str, bytes]) -> list[dict[str, Any]]:
+    """Put each file into the trail bucket and return the notifications it queued (not the s3:TestEvent)."""
+    for key, body in files:
+        pipeline.put(key, body)
+    return [message for message in pipeline.receive() if "s3:TestEvent" not in message["Body"]]
+
+
+def key_of(message: dict[str, Any]) -> str:
+    """The (decoded) object key a queued S3 notification names."""
+    return unquote_plus(json.loads(message["Body"])["Records"][0]["s3"]["object"]["key"])
+
+
+def message_for(messages: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return next(message for message in messages if key_of(message) == key)
+
+
+def failed_ids(response: dict[str, Any]) -> set[str]:
+    return {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+
+
+# --- DynamoDB throttling and UnprocessedItems ---------------------------------------------------------------
+
+
+def test_a_transient_throttle_is_retried_and_every_event_is_written_once(pipeline, context, sleeps, capsys):
+    # Given a file with 30 Redshift events (two BatchWriteItem requests), and DynamoDB that throttles the first
+    # request, then leaves everything unprocessed, then recovers
+    messages = queued(pipeline, (KEY, trail_file([*redshift_events(30), DECOY])))
+    writes = Faults(
+        "dynamodb",
+        "BatchWriteItem",
+        fails(400, "ProvisionedThroughputExceededException"),
+        leaves_everything_unprocessed,
+    )
+    # When the handler processes the message
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then the message succeeds, after two backoff pauses, and each event is exactly one item
+    assert response == {"batchItemFailures": []}
+    assert writes.calls == 4  # 1st batch: throttled, unprocessed, written; 2nd batch: written
+    assert len(sleeps) == 2
+    assert 0 <= sleeps[0] <= 0.1
+    assert 0 <= sleeps[1] <= 0.2
+    assert pipeline.item_count() == 30
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert metrics["ItemsWritten"] == 30
+    assert "FilesFailed" not in metrics
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(fails(400, "ProvisionedThroughputExceededException"), id="throttled"),
+        pytest.param(fails(400, "ThrottlingException"), id="throttling-exception"),
+        pytest.param(fails(500, "InternalServerError"), id="internal-error"),
+        pytest.param(leaves_everything_unprocessed, id="unprocessed-items"),
+    ],
+)
+def test_when_write_retries_run_out_the_message_fails_and_nothing_claims_success(
+    pipeline, context, sleeps, logs, capsys, fault
+):
+    # Given a file with Redshift events and a file without any, in one batch, and DynamoDB that never accepts
+    # a write
+    messages = queued(pipeline, (KEY, trail_file(redshift_events(3))), (OTHER_KEY, trail_file([DECOY])))
+    writes = Faults("dynamodb", "BatchWriteItem", default=fault)
+    # When the handler processes the batch
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then the writing file's message fails (SQS retries it, then dead-letters it) after every attempt with
+    # growing jittered pauses, and only the file that needed no write succeeds
+    assert failed_ids(response) == {message_for(messages, KEY)["MessageId"]}
+    assert writes.calls == 8
+    assert len(sleeps) == 7
+    assert all(0 <= pause <= min(5.0, 0.05 * 2**attempt) for attempt, pause in enumerate(sleeps, start=1))
+    assert pipeline.item_count() == 0
+    # And the metrics and the log say the file failed, never that it was processed or its items written
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert metrics["FilesFailed"] == 1
+    assert metrics["FilesProcessed"] == 1  # the file without Redshift events
+    assert metrics.get("ItemsWritten", 0) == 0
+    (error,) = [line for line in logs() if line["level"] == "ERROR"]
+    assert error["error_type"] == "TableWriteError"
+    assert f"s3://{BUCKET}/{KEY}" in json.dumps(error, ensure_ascii=False)
+    assert not [line for line in logs() if line["message"] == "trail object processed" and KEY in line["object"]]
+
+
+# --- S3 errors ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error_type"),
+    [
+        pytest.param(403, "AccessDenied", "AccessDeniedError", id="access-denied"),
+        pytest.param(503, "SlowDown", "StorageError", id="slow-down"),
+        pytest.param(500, "InternalError", "StorageError", id="internal-error"),
+    ],
+)
+def test_an_s3_error_fails_the_message_with_the_key_in_the_error_log(
+    pipeline, context, logs, capsys, status, code, error_type
+):
+    # Given a trail file whose read S3 refuses or cannot serve, in a batch with a good file
+    messages = queued(pipeline, (KEY, trail_file(redshift_events(2))), (OTHER_KEY, trail_file(redshift_events(1))))
+    Faults("s3", "GetObject", fails(status, code))  # the first read fails, the next passes
+    # When the handler processes the batch
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then exactly one message fails (the one read first), the other file's events are stored
+    assert len(response["batchItemFailures"]) == 1
+    (failed,) = failed_ids(response)
+    failed_key = key_of(next(message for message in messages if message["MessageId"] == failed))
+    assert pipeline.item_count() == (1 if failed_key == KEY else 2)
+    assert emf_metrics(capsys.readouterr().out)["FilesFailed"] == 1
+    # And one ERROR line names the object (decoded key), the error type and the S3 code
+    (error,) = [line for line in logs() if line["level"] == "ERROR"]
+    assert error["object"] == f"s3://{BUCKET}/{failed_key}"
+    assert error["error_type"] == error_type
+    assert code in error["reason"]
+
+
+# --- duplicate deliveries, concurrency and a timeout half-way -----------------------------------------------
+
+
+def test_the_same_file_delivered_twice_and_processed_concurrently_leaves_one_item_per_event(pipeline):
+    # Given a file with 40 Redshift events, announced by two notifications (S3 delivers at least once), and
+    # two function instances that each analyze it and then write at the same moment
+    records = [*redshift_events(40), DECOY]
+    pipeline.put(KEY, trail_file(records))
+    trail_object = TrailObject(BUCKET, KEY)
+    barrier = threading.Barrier(2, timeout=30)
+
+    class TogetherTable(EventTable):
+        def write(self, items):
+            barrier.wait()  # both instances have read and analyzed the file: now both write
+            return super().write(items)
+
+    deps = service.default_dependencies()
+    instances = [dataclasses.replace(deps, store=TrailStore(), table=TogetherTable(TABLE)) for _ in range(2)]
+    outcomes: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(dependencies):
+        try:
+            outcomes.append(service.ingest_object(trail_object, dependencies))
+        except BaseException as error:
+            errors.append(error)
+
+    # When both process it concurrently
+    threads = [threading.Thread(target=run, args=(instance,)) for instance in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # Then both succeed and the table holds exactly one item per event, as a single delivery leaves it
+    assert errors == []
+    assert [outcome.written for outcome in outcomes] == [40, 40]
+    assert pipeline.item_count() == 40
+    assert json.loads(pipeline.item("evt-0007")["event"]["S"]) == records[7]
+
+
+def test_a_timeout_half_way_through_a_file_then_the_retry_leaves_one_item_per_event(pipeline, context):
+    # Given a file with 60 Redshift events (three BatchWriteItem requests of 25, 25 and 10), and a first
+    # invocation that stops after the first request, as a Lambda that runs out of time does
+    records = [*redshift_events(60), DECOY]
+    messages = queued(pipeline, (KEY, trail_file(records)))
+    writes = Faults("dynamodb", "BatchWriteItem", passes, raises(TimeoutError("Task timed out after 120.00 seconds")))
+    # When the first invocation runs
+    first = lambda_handler(pipeline.event(messages), context)
+    # Then its message is not acknowledged and only the first 25 events were written
+    assert failed_ids(first) == {messages[0]["MessageId"]}
+    assert pipeline.item_count() == 25
+    before = pipeline.item("evt-0003")
+    # When SQS delivers the message again and the retry runs to the end
+    second = lambda_handler(pipeline.event(messages), context)
+    # Then every event is exactly one item, and those written the first time are unchanged
+    assert second == {"batchItemFailures": []}
+    assert writes.calls == 2 + 3
+    assert pipeline.item_count() == 60
+    assert pipeline.item("evt-0003") == before
+    assert {pipeline.item(f"evt-{n:04d}")["eventID"]["S"] for n in range(60)} == {f"evt-{n:04d}" for n in range(60)}
+
+
+# --- objects that are acknowledged, never failed ------------------------------------------------------------
+
+INSIGHT_KEY = (
+    "AWSLogs/123456789012/CloudTrail-Insight/us-east-1/2024/05/01/"
+    "123456789012_CloudTrail-Insight_us-east-1_20240501T1200Z_abcdEFGH12345678.json.gz"
+)
+INSIGHT = {
+    "eventVersion": "1.08",
+    "eventTime": "2024-05-01T11:51:00Z",
+    "awsRegion": "us-east-1",
+    "eventID": "0b8e1b6b-insight-start",
+    "eventType": "AwsCloudTrailInsight",
+    "recipientAccountId": "123456789012",
+    "sharedEventID": "12345678-1234-1234-1234-123456789012",
+    "insightDetails": {
+        "state": "Start",
+        "eventSource": "redshift.amazonaws.com",
+        "eventName": "DescribeClusters",
+        "insightType": "ApiCallRateInsight",
+        "insightContext": {"statistics": {"baseline": {"average": 0.01}, "insight": {"average": 10.5}}},
+    },
+    "eventCategory": "Insight",
+}
+
+
+def test_an_insight_file_is_acknowledged_and_counted_not_failed(pipeline, context, capsys):
+    # Given a CloudTrail Insights file (an API call-rate insight about Redshift) delivered to the trail bucket
+    messages = queued(pipeline, (INSIGHT_KEY, trail_file([INSIGHT, {**INSIGHT, "eventID": "0b8e1b6b-insight-end"}])))
+    # When the handler processes its notification
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then it is acknowledged and counted as processed: an Insight is not an API call, it has no top-level
+    # eventSource, so nothing is kept
+    assert response == {"batchItemFailures": []}
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert (metrics["FilesProcessed"], metrics["RecordsRead"], metrics["EventsKept"]) == (1, 2, 0)
+    assert "FilesFailed" not in metrics
+    assert pipeline.item_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "metric"),
+    [
+        pytest.param("exports/readme.txt", b"not a trail file", "FilesSkipped", id="not-a-log-name"),
+        pytest.param("config/settings.json", b'{"setting": true}', "FilesSkipped", id="json-without-records"),
+        pytest.param("CloudTrail-Digest/x.json.gz", trail_file([]), "FilesSkipped", id="digest-outside"),
+        pytest.param("exports/2024/events.json.gz", trail_file(redshift_events(2)), "FilesSkipped", id="trail-file"),
+    ],
+)
+def test_keys_outside_awslogs_in_a_direct_s3_notification_are_acknowledged(
+    pipeline, context, capsys, key, body, metric
+):
+    # Given an object outside AWSLogs/ and the S3 notification S3 would send the function directly
+    pipeline.put(key, body)
+    notification = json.loads(notification_body(TrailObject(BUCKET, key), region=REGION, event_time=datetime.now(UTC)))
+    # When the handler gets the notification
+    response = lambda_handler(notification, context)
+    # Then it is acknowledged and skipped: CloudTrail writes only under AWSLogs/
+    assert response == {"batchItemFailures": []}
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert metrics[metric] == 1
+    assert "FilesFailed" not in metrics
+
+
+def test_a_non_trail_json_name_outside_awslogs_is_acknowledged(pipeline, context, capsys):
+    # Given a text file named .json outside AWSLogs/, announced on the queue (a backfill of the bucket root)
+    key = "notes/todo.json"
+    pipeline.put(key, b"- renew the certificate\n")
+    pipeline.sqs.send_message(
+        QueueUrl=pipeline.queue_url,
+        MessageBody=notification_body(TrailObject(BUCKET, key), region=REGION, event_time=datetime.now(UTC)),
+    )
+    messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
+    # When the handler processes it
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then it is acknowledged and not counted as a failed file
+    assert response == {"batchItemFailures": []}
+    assert "FilesFailed" not in emf_metrics(capsys.readouterr().out)
+
+
+# --- odd values round-trip into `event` ---------------------------------------------------------------------
+
+
+def test_non_ascii_floats_huge_integers_and_nulls_round_trip_losslessly(pipeline, context):
+    # Given Redshift events with non-ASCII text, floats, integers beyond 64 bits and null fields
+    odd = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/ops/ünï", "x": None},
+        "eventTime": "2024-05-01T12:00:00Z",
+        "eventSource": "redshift.amazonaws.com",
+        "eventName": "DescribeClusters",
+        "awsRegion": None,
+        "sourceIPAddress": None,
+        "requestParameters": {"clusterIdentifier": "café-集群", "maxRecords": 100, "marker": None},
+        "responseElements": None,
+        "eventID": "odd-1",
+        "readOnly": True,
+        "errorMessage": None,
+        "additionalEventData": {
+            "note": "café \u2013 数据仓库 \u2013 🙂 \u2013 Ünïcödé \u2013 \u202e",
+            "ratio": 0.1,
+            "tiny": 5e-324,
+            "big": 1.7976931348623157e308,
+            "negative": -2.5,
+            "huge": 123456789012345678901234567890123456789,
+            "negativeHuge": -(2**200),
+            "nested": [None, {"x": None}, [], {}],
+        },
+    }
+    second = {**odd, "eventID": "odd-2 ✓", "additionalEventData": {"only": None}}
+    messages = queued(pipeline, (KEY, trail_file([odd, second])))
+    # When the handler stores them
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then each stored event parses back to the very record, value for value and type for type
+    assert response == {"batchItemFailures": []}
+    for record in (odd, second):
+        stored = json.loads(pipeline.item(record["eventID"])["event"]["S"])
+        assert stored == record
+        assert json.dumps(stored, sort_keys=True) == json.dumps(record, sort_keys=True)
+    item = pipeline.item("odd-1")
+    assert "awsRegion" not in item  # a null field is not an attribute
+    assert item["resource"] == {"S": "cluster:café-集群"}

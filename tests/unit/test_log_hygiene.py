@@ -1,0 +1,230 @@
+"""What redtrail prints: the function's logs at INFO and the CLI's output never carry credentials or event contents.
+
+The escaping of control and bidi characters in ``redtrail query`` tables and JSON is tested on plain rows in
+test_cli_helpers.py::test_control_characters_cannot_reach_the_terminal; here it is tested on stored items.
+"""
+
+import gzip
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from redtrail import service
+from redtrail.cli import main
+from redtrail.errors import AccessDeniedError
+from redtrail.handler import lambda_handler
+from redtrail.notifications import TrailObject, notification_body
+from redtrail.observability import logger
+from redtrail.output import plain, render
+from redtrail.service import Dependencies
+from redtrail.settings import Settings
+from redtrail.sqs_events import lambda_event
+from tests.support import EVENTS, REFERENCE_EXAMPLES, event, trail_file
+
+BUCKET = "trail-bucket"
+FOLDER = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01"
+SECRET_PASSWORD = "Sup3r-S3cret-Passw0rd!"
+SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKENnotarealone0123456789"
+# A secret access key in a record: CloudTrail never logs one, a crafted or broken file might.
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+ACCESS_KEY_PATTERN = re.compile(r"\b(?:AKIA|ASIA|AAKE)[A-Z0-9]{12,}\b")
+TERMINAL_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def secret_record() -> dict[str, Any]:
+    """A Redshift event carrying credentials and a password in places a broken or hostile file may put them."""
+    record = event("create_namespace")
+    record["eventID"] = "secret-carrier-1"
+    record["userIdentity"]["accessKeyId"] = "ASIAQWERTYUIOPASDFGH"
+    record["userIdentity"]["sessionContext"]["sessionToken"] = SESSION_TOKEN
+    record["requestParameters"]["adminUserPassword"] = SECRET_PASSWORD
+    record["requestParameters"]["masterPassword"] = SECRET_PASSWORD
+    record["requestParameters"]["secretAccessKey"] = SECRET_KEY
+    return record
+
+
+def reference_records() -> list[dict[str, Any]]:
+    return [event(name) for name in REFERENCE_EXAMPLES] + [secret_record()]
+
+
+def leaves(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for inner in value.values():
+            yield from leaves(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from leaves(inner)
+
+
+def forbidden(records: list[dict[str, Any]]) -> set[str]:
+    """What the output must never show: credentials, and the contents of events (whole or their parameters)."""
+    found = {SECRET_PASSWORD, SESSION_TOKEN, SECRET_KEY}
+    for record in records:
+        found.add(json.dumps(record))
+        found.add(json.dumps(record, separators=(",", ":")))
+        found.update(leaves(record["userIdentity"].get("accessKeyId")))
+        for section in ("requestParameters", "responseElements"):
+            # Distinctive values only: short ones ("dev", "true") and account IDs may be in any text.
+            found.update(text for text in leaves(record.get(section)) if len(text) >= 12 and not text.isdigit())
+        found.add(record["userAgent"])
+    return found
+
+
+def assert_clean(output: str, records: list[dict[str, Any]]) -> None:
+    shown = [text for text in sorted(forbidden(records)) if text in output]
+    assert shown == []
+    assert ACCESS_KEY_PATTERN.findall(output) == []
+
+
+class FakeStore:
+    def __init__(self, objects: dict[str, bytes | Exception]) -> None:
+        self.objects = objects
+
+    def read(self, trail_object: TrailObject) -> bytes:
+        found = self.objects[trail_object.key]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
+class FakeTable:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def write(self, items: list[dict[str, Any]]) -> int:
+        self.items.extend(items)
+        return len(items)
+
+
+@pytest.fixture
+def captured(monkeypatch, capsys, caplog):
+    """Everything the function prints at INFO: its JSON log lines, its EMF metrics, and what other loggers (the
+    Powertools tracer logs exceptions with their traceback) send to the root logger, as Lambda's runtime does."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    level = logger.log_level
+    logger.setLevel(logging.INFO)
+    caplog.set_level(logging.INFO)
+    yield lambda: stream.getvalue() + capsys.readouterr().out + caplog.text
+    logger.setLevel(level)
+
+
+def test_function_logs_at_info_hold_no_credentials_and_no_event_contents(monkeypatch, captured):
+    # Given a batch with every reference example (and an event carrying planted credentials and a password),
+    # the reference document's invalid Serverless example, a corrupt gzip, a Redshift event without eventID,
+    # an object S3 refuses, an s3:TestEvent and a message that is not JSON
+    records = reference_records()
+    objects: dict[str, bytes | Exception] = {
+        f"{FOLDER}/reference.json.gz": trail_file(records),
+        f"{FOLDER}/as-printed.json": (EVENTS / "create_namespace.as_printed.txt").read_bytes(),
+        f"{FOLDER}/corrupt.json.gz": b"\x1f\x8b\x08\x00" + json.dumps(secret_record()).encode(),
+        f"{FOLDER}/no-event-id.json.gz": trail_file([{**secret_record(), "eventID": None}]),
+        f"{FOLDER}/denied.json.gz": AccessDeniedError(f"s3://{BUCKET}/{FOLDER}/denied.json.gz: AccessDenied"),
+    }
+    table = FakeTable()
+    dependencies = Dependencies(
+        settings=Settings.from_env({"TABLE_NAME": "events"}), store=FakeStore(objects), table=table
+    )
+    monkeypatch.setattr(service, "default_dependencies", lambda: dependencies)
+    bodies = [notification_body(TrailObject(BUCKET, key), region="us-east-1", event_time=_now()) for key in objects]
+    bodies += [(EVENTS / "s3_test_event.json").read_text(), json.dumps(secret_record())[:40]]
+    messages = [
+        {"MessageId": f"m{number}", "ReceiptHandle": f"r{number}", "Body": body} for number, body in enumerate(bodies)
+    ]
+    sqs_event = lambda_event(messages, queue_arn="arn:aws:sqs:us-east-1:123456789012:ingest", region="us-east-1")
+    # When the handler processes the batch, and a direct S3 notification of the reference file
+    response = lambda_handler(sqs_event, _Context())
+    lambda_handler(json.loads(bodies[0]), _Context())
+    output = captured()
+    # Then the events were stored and the failures reported (the run did exercise every log path)
+    assert any(item["eventID"]["S"] == "secret-carrier-1" for item in table.items)
+    assert response["batchItemFailures"]
+    assert '"level":"ERROR"' in output
+    assert '"level":"INFO"' in output
+    # And the output names objects and counts, but no access key, token, password or event content
+    assert f"{FOLDER}/reference.json.gz" in output
+    assert_clean(output, records)
+
+
+def test_ingest_dry_run_output_holds_no_credentials_and_no_event_contents(tmp_path: Path, capsys):
+    # Given a directory with the reference examples, the planted credentials and an unreadable file
+    records = reference_records()
+    (tmp_path / "good.json.gz").write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    (tmp_path / "bad.json").write_bytes((EVENTS / "create_namespace.as_printed.txt").read_bytes())
+    # When `redtrail ingest --dry-run` reads it
+    status = main(["ingest", "--dry-run", "--workers", "1", str(tmp_path)])
+    output = "".join(capsys.readouterr())
+    # Then it reports the failed file by name, and shows no credentials or event contents
+    assert status == 1
+    assert "bad.json" in output
+    assert_clean(output, records)
+
+
+def test_cli_errors_do_not_print_the_credentials(monkeypatch, capsys):
+    # Given distinctive credentials in the environment and an account without the stack
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAZZZZZZZZZZZZZZZZ")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        # When commands that need the stack run
+        statuses = [main([*command, "--region", "us-east-1"]) for command in (["status"], ["query"], ["redrive"])]
+    output = "".join(capsys.readouterr())
+    # Then each fails with a one-line error that shows neither the keys nor the token
+    assert statuses == [2, 2, 2]
+    assert output.count("redtrail: error:") == 3
+    for secret in ("AKIAZZZZZZZZZZZZZZZZ", SECRET_KEY, SESSION_TOKEN):
+        assert secret not in output
+
+
+def test_query_output_of_stored_items_escapes_terminal_control_characters():
+    # Given a stored item whose fields and event were crafted with ANSI escapes, a carriage return, NUL and
+    # bidi overrides (CloudTrail copies request values that a caller chooses)
+    crafted = "\x1b]0;pwned\x07\x1b[2J\x1b[31mDeleteCluster\r\x00\u202egnp.exe\u2066"
+    item = {
+        "eventID": {"S": "e-\x1b[1m"},
+        "eventTime": {"S": "2024-05-01T00:00:00Z"},
+        "eventName": {"S": crafted},
+        "eventSource": {"S": "redshift.amazonaws.com"},
+        "principal": {"S": f"arn:aws:iam::1:user/{crafted}"},
+        "resource": {"S": f"cluster:{crafted}"},
+        "matchedBy": {"S": "eventSource"},
+        "isWrite": {"BOOL": True},
+        "awsRegion": {"S": "us-east-1\x9b"},
+        "event": {"S": json.dumps({"eventName": crafted}, ensure_ascii=False)},
+    }
+    rows = [plain(item)]
+    # When `redtrail query` renders it in each format
+    outputs = {fmt: render(rows, fmt) for fmt in ("table", "json", "jsonl")}
+    # Then no format prints a control or bidi character raw, and JSON still gives the exact values back
+    for fmt, text in outputs.items():
+        assert TERMINAL_CONTROL.findall(text) == [], fmt
+    assert "\\u001b[2J" in outputs["table"]
+    assert json.loads(outputs["json"])[0]["eventName"] == crafted
+    assert json.loads(outputs["jsonl"])["event"] == item["event"]["S"]
+
+
+class _Context:
+    function_name = "redtrail-ingest"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:redtrail-ingest"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+def _now() -> datetime:
+    return datetime(2024, 5, 1, 12, tzinfo=UTC)
