@@ -90,8 +90,9 @@ def build_item(
             item["timeBucket"] = {"S": bucket}
             if is_write:
                 item["writeBucket"] = {"S": bucket}
-    if retention_days:
-        item[schema.TTL_ATTRIBUTE] = {"N": str(expiry_epoch(event_time, retention_days))}
+    expires = expiry_epoch(event_time, retention_days) if retention_days else None
+    if expires is not None:
+        item[schema.TTL_ATTRIBUTE] = {"N": str(expires)}
     store_event(item, redacted(record, redact_fields))
     return item
 
@@ -162,10 +163,13 @@ def event_json(record: Mapping[str, Any]) -> str:
     return text
 
 
-def expiry_epoch(event_time: str | None, retention_days: int) -> int:
-    """TTL epoch seconds: ``retention_days`` after the event (after now when its time is unreadable)."""
-    moment = _parse_time(event_time) or datetime.now(UTC)
-    return int(moment.timestamp()) + retention_days * 86400
+def expiry_epoch(event_time: str | None, retention_days: int) -> int | None:
+    """TTL epoch seconds, ``retention_days`` after the event; None (kept) when its time is unreadable.
+
+    Counting from the event, not from ingestion, keeps items the same however late a file is processed.
+    """
+    moment = _parse_time(event_time)
+    return None if moment is None else int(moment.timestamp()) + retention_days * 86400
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -25,6 +25,27 @@ TIME_SHARDS = 4
 MAX_RANGE_MONTHS = 240
 
 
+# What an event index query returns besides the keys. The full record (``event``) and the finer identity
+# fields stay in the table only, so the indexes cost a fraction of the writes and storage, and all of them
+# together stay under DynamoDB's limit of 100 projected non-key attributes; GetItem by eventID has the rest.
+SUMMARY_ATTRIBUTES: tuple[str, ...] = (
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "recipientAccountId",
+    "matchedBy",
+    "redshiftServiceAccountRegion",
+    "isWrite",
+    "errorCode",
+    "principal",
+    "resource",
+    "sourceIPAddress",
+    "sourceObject",
+)
+MAX_PROJECTED_ATTRIBUTES = 100  # DynamoDB: NonKeyAttributes summed over all secondary indexes
+
+
 @dataclass(frozen=True, slots=True)
 class Index:
     """A global secondary index keyed by one string attribute and ``eventTime``."""
@@ -32,6 +53,7 @@ class Index:
     name: str
     partition_key: str
     sort_key: str = SORT_ATTRIBUTE
+    projection: tuple[str, ...] = SUMMARY_ATTRIBUTES
 
 
 BY_TIME = Index("byTime", "timeBucket")
@@ -41,38 +63,15 @@ BY_PRINCIPAL = Index("byPrincipal", "principal")
 BY_RESOURCE = Index("byResource", "resource")
 BY_ACCOUNT = Index("byAccount", "recipientAccountId")
 # Records that could not be stored as events (quarantined, with their reason), by month of ingestion.
-BY_REJECTED = Index("byRejected", "rejectedMonth", "ingestedAt")
+BY_REJECTED = Index("byRejected", "rejectedMonth", "ingestedAt", ("rejectReason", "sourceObject"))
 
 INDEXES: tuple[Index, ...] = (BY_TIME, BY_WRITE, BY_EVENT_NAME, BY_PRINCIPAL, BY_RESOURCE, BY_ACCOUNT, BY_REJECTED)
-
-# What an index query returns besides the keys. The full record (``event``) stays in the table only,
-# so the indexes cost a fraction of the writes and storage; fetch it by eventID when it is wanted.
-SUMMARY_ATTRIBUTES: tuple[str, ...] = (
-    "eventTime",
-    "eventSource",
-    "eventName",
-    "awsRegion",
-    "recipientAccountId",
-    "matchedBy",
-    "redshiftServiceAccountRegion",
-    "readOnly",
-    "isWrite",
-    "errorCode",
-    "principal",
-    "principalArn",
-    "principalAccountId",
-    "identityType",
-    "resource",
-    "sourceIPAddress",
-    "sourceObject",
-    "rejectReason",
-)
 
 
 def projected_attributes(index: Index) -> list[str]:
     """The non-key attributes an index projects."""
     keys = {PARTITION_KEY, index.partition_key, index.sort_key}
-    return [name for name in SUMMARY_ATTRIBUTES if name not in keys]
+    return [name for name in index.projection if name not in keys]
 
 
 def key_attributes() -> list[str]:

@@ -120,6 +120,11 @@ def test_retention_sets_the_ttl_from_the_event_time():
     # Then it expires 30 days after the event
     assert item[schema.TTL_ATTRIBUTE] == {"N": str(expiry_epoch("2020-08-19T17:55:59Z", 30))}
     assert expiry_epoch("2020-08-19T17:55:59Z", 30) == 1597859759 + 30 * 86400
+    # and an event whose time cannot be read is kept rather than given a time of its own
+    timeless = build_item(
+        record | {"eventTime": "yesterday"}, Match(MatchedBy.EVENT_SOURCE), source_object=SOURCE, retention_days=30
+    )
+    assert schema.TTL_ATTRIBUTE not in timeless
 
 
 @pytest.mark.parametrize(

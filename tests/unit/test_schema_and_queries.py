@@ -31,6 +31,16 @@ def test_create_table_request_follows_the_definition():
     assert defined == set(schema.key_attributes())
 
 
+def test_index_projections_fit_dynamodbs_limit():
+    # Given every secondary index of the table
+    # When their projected non-key attributes are added up
+    total = sum(len(schema.projected_attributes(index)) for index in schema.INDEXES)
+    # Then they stay within DynamoDB's 100 (CreateTable fails above it), and no index projects the event
+    assert total <= schema.MAX_PROJECTED_ATTRIBUTES
+    assert not any("event" in schema.projected_attributes(index) for index in schema.INDEXES)
+    assert "rejectReason" in schema.projected_attributes(schema.BY_REJECTED)
+
+
 def test_time_buckets_are_months_split_into_stable_shards():
     # Given an event time and ID
     # When its bucket is computed twice
