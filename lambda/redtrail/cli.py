@@ -213,7 +213,9 @@ def query_command(args: argparse.Namespace) -> int:
     )
     table = EventTable(table_name(args), client("dynamodb", args))
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
-    print(output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS))
+    rendered = output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS)
+    if rendered:  # JSON lines of no events: no line at all
+        print(rendered)
     return 0
 
 

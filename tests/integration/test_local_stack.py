@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from redtrail.cli import main
+from redtrail.local import WORK_DIR
 from redtrail.local_aws import free_port
 from tests.support import REFERENCE_EXAMPLES, event, local_credentials, trail_file
 
@@ -85,7 +86,14 @@ def _status(local_stack, capsys):
     return json.loads(out)
 
 
-def _eventually(check, timeout=60.0):
+def _diagnostics(local_stack) -> str:
+    """What to look at when a step does not happen: the console and the function's log."""
+    log = WORK_DIR / "function.log"
+    function_log = log.read_text()[-3000:] if log.exists() else "(no function log)"
+    return f"console:\n{''.join(local_stack.output)[-2000:]}\nfunction log:\n{function_log}"
+
+
+def _eventually(check, timeout=120.0):
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -107,18 +115,18 @@ def test_a_trail_file_flows_through_the_deployed_stack(local_stack, capsys):
     )
 
     # Then the notification → queue → handler path stores its events, and `redtrail query` shows them
-    def rows():
-        status, out, _ = _cli(local_stack, capsys, "query", "--since", "2015-01-01", "--format", "json")
-        return json.loads(out) if status == 0 and len(json.loads(out)) == 5 else None
-
-    found = _eventually(rows)
-    assert found, "".join(local_stack.output)[-3000:]
+    assert _eventually(lambda: _status(local_stack, capsys)["itemCount"] == 5), _diagnostics(local_stack)
+    status, out, err = _cli(
+        local_stack, capsys, "query", "--since", "2017-01-01", "--until", "2023-01-01", "--format", "json"
+    )
+    assert status == 0, err
+    found = json.loads(out)
+    assert len(found) == 5
     decrypt = next(row for row in found if row["eventName"] == "Decrypt")
     assert decrypt["redshiftServiceAccountRegion"] == "us-east-2"
     status, out, _ = _cli(local_stack, capsys, "query", "--since", "2015-01-01", "--event-name", "CreateNamespace")
     assert status == 0
     assert "namespace:testnamespace" in out
-    assert _status(local_stack, capsys)["itemCount"] == 5
 
 
 def test_a_corrupt_file_reaches_the_dead_letter_queue_and_redrive_moves_it_back(local_stack, capsys):
@@ -128,7 +136,7 @@ def test_a_corrupt_file_reaches_the_dead_letter_queue_and_redrive_moves_it_back(
     s3.put_object(Bucket=resources["bucket"], Key=f"{DELIVERY}y_corrupt.json.gz", Body=b"\x1f\x8b\x08\x00corrupt")
     # When the function has read it
     # Then its message is in the dead-letter queue (sent there at once: no retry can mend a corrupt file)
-    assert _eventually(lambda: _status(local_stack, capsys)["deadLetterDepth"] == 1), "".join(local_stack.output)
+    assert _eventually(lambda: _status(local_stack, capsys)["deadLetterDepth"] == 1), _diagnostics(local_stack)
     batches_before = sum("messages:" in line for line in local_stack.output)
     # When it is redriven
     status, out, _ = _cli(local_stack, capsys, "redrive")
@@ -154,13 +162,12 @@ def test_backfill_sends_historical_files_to_the_function(local_stack, capsys):
     assert status == 0
     assert "queued 1 trail files" in out
 
-    def backfilled():
-        _, out, _ = _cli(
-            local_stack, capsys, "query", "--since", "2017-03-01", "--until", "2017-03-31", "--format", "jsonl"
-        )
-        return any(json.loads(line)["eventID"] == "backfilled" for line in out.splitlines())
-
-    assert _eventually(backfilled)
+    assert _eventually(lambda: _status(local_stack, capsys)["itemCount"] == 6), _diagnostics(local_stack)
+    status, out, _ = _cli(
+        local_stack, capsys, "query", "--since", "2017-03-01", "--until", "2017-03-31", "--format", "jsonl"
+    )
+    assert status == 0
+    assert "backfilled" in [json.loads(line)["eventID"] for line in out.splitlines()]
 
 
 def test_commands_fail_in_one_line_when_the_stack_is_missing(local_stack, capsys):
