@@ -13,6 +13,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from redtrail.errors import RedtrailError
 from redtrail.local_aws import moto_server, use_local_credentials
@@ -32,6 +33,7 @@ ACCOUNT = "123456789012"  # moto's default account
 REPO = Path(__file__).resolve().parents[2]
 WORK_DIR = REPO / ".local"
 NOTIFICATIONS_RESOURCE = "Custom::S3BucketNotifications"
+POLLER_THREAD = "queue-poller"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 Log = Callable[[str], None]
 
@@ -400,7 +402,10 @@ def running(
         clients = Clients(endpoint, region)
         resources = deploy(endpoint, stack_name=stack_name, region=region, clients=clients, log=log)
         function_log = WORK_DIR / "function.log"
-        handler, context = _function(resources, clients, function_log)
+        console, log_file = sys.stdout, function_log.open("a", buffering=1)
+        output = FunctionOutput(console, log_file)
+        sys.stdout = output
+        handler, context = _function(resources, clients, output)
         from redtrail.aws import Queue
 
         queue = Queue(resources.queue_url, clients.sqs)
@@ -412,17 +417,53 @@ def running(
             context=context,
         )
         stop = threading.Event()
-        thread = threading.Thread(target=poller.run, args=(stop, report), daemon=True, name="queue-poller")
+        thread = threading.Thread(target=poller.run, args=(stop, report), daemon=True, name=POLLER_THREAD)
         thread.start()
         try:
             yield LocalPipeline(endpoint, region, resources, poller, function_log)
         finally:
             stop.set()
             thread.join(timeout=15)
+            sys.stdout = console
+            log_file.close()
 
 
-def _function(resources: StackResources, clients: Clients, log_path: Path) -> tuple[Handler, Callable[[], Any]]:
-    """The real handler, configured with the deployed function's environment, logging to ``log_path``."""
+class FunctionOutput(io.TextIOBase):
+    """``sys.stdout`` that sends what the function prints while it runs to its log, the rest to the console.
+
+    Per thread, unlike ``contextlib.redirect_stdout``: what other threads print while the function runs
+    stays on the console.
+    """
+
+    def __init__(self, console: TextIO, log: TextIO) -> None:
+        self.console = console
+        self.log = log
+        self._running = threading.local()
+
+    @contextlib.contextmanager
+    def function(self) -> Iterator[None]:
+        """Within this block, this thread's output is the function's."""
+        self._running.active = True
+        try:
+            yield
+        finally:
+            self._running.active = False
+
+    def _target(self) -> TextIO:
+        return self.log if getattr(self._running, "active", False) else self.console
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        return self.console.isatty()
+
+
+def _function(resources: StackResources, clients: Clients, output: FunctionOutput) -> tuple[Handler, Callable[[], Any]]:
+    """The real handler, configured with the deployed function's environment, printing to its log."""
     configuration = clients.lambda_.get_function_configuration(FunctionName=resources.function)
     os.environ.update(configuration.get("Environment", {}).get("Variables", {}))
     os.environ.update(
@@ -433,15 +474,12 @@ def _function(resources: StackResources, clients: Clients, log_path: Path) -> tu
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
         }
     )
-    log_file = log_path.open("a", buffering=1)
-    with contextlib.redirect_stdout(log_file):  # Powertools' logger binds to stdout when first imported
-        from redtrail.handler import lambda_handler
+    # Powertools warns (as on Lambda) when a batch, such as the s3:TestEvent alone, produced no metrics.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+    from redtrail.handler import lambda_handler  # its logger binds to sys.stdout: the FunctionOutput
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        # EMF metrics are printed at the end of each invocation; Powertools warns (as on Lambda) when a
-        # batch, such as the s3:TestEvent alone, produced none.
-        with contextlib.redirect_stdout(log_file), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with output.function():
             return dict(lambda_handler(event, context))
 
     def context() -> LambdaContext:
