@@ -106,6 +106,9 @@ def _deploy(
     from redtrail.aws import stack_outputs
 
     resources = StackResources.from_outputs(stack_name, stack_outputs(stack_name, clients.cloudformation))
+    configured = clients.lambda_.get_function_configuration(FunctionName=resources.function)
+    if configured.get("Environment", {}).get("Variables", {}).get("TABLE_NAME") != resources.table:
+        raise LocalError("the local AWS deployed an inconsistent stack (function and outputs name different tables)")
     disable_event_source_mappings(resources, clients)
     return resources
 
@@ -162,16 +165,27 @@ class Clients:
         self.lambda_ = client("lambda")
 
 
+class _NotYet(Exception):
+    """A resource the custom resource needs is not created yet: try again on the next tick."""
+
+
 class NotificationStandIn(threading.Thread):
-    """Does the work of CDK's bucket-notifications custom resource, which moto cannot run, and answers it."""
+    """Does the work of CDK's bucket-notifications custom resource, which moto cannot run, and answers it.
+
+    While the stack is being created it never calls DescribeStacks or ListStackResources: moto builds
+    resources lazily, and those calls would build some a second time, racing the creation (two tables,
+    one in the outputs and one in the function's environment). Resources are found by the names
+    CloudFormation (and moto) give them, ``<stack>-<logicalId>-<suffix>``, in S3 and SQS themselves.
+    """
 
     def __init__(self, stack_name: str, template: dict[str, Any], clients: Clients) -> None:
         super().__init__(daemon=True, name="notification-stand-in")
         self.stack_name = stack_name
         self.clients = clients
+        self.resources = template.get("Resources", {})
         self.pending = {
             logical_id: resource["Properties"]
-            for logical_id, resource in template.get("Resources", {}).items()
+            for logical_id, resource in self.resources.items()
             if resource.get("Type") == NOTIFICATIONS_RESOURCE
         }
         self.error: str | None = None
@@ -182,29 +196,37 @@ class NotificationStandIn(threading.Thread):
         self.join(timeout=10)
 
     def run(self) -> None:
+        applied: dict[str, str] = {}  # logical ID → bucket, once its notification is in place
         while self.pending and not self._halt.wait(0.5):
             try:
                 stack_id = self._stack_in_progress()
-                if stack_id:
-                    for logical_id in list(self.pending):
-                        self._answer(stack_id, logical_id, self.pending.pop(logical_id))
+                if not stack_id:
+                    continue
+                for logical_id, properties in list(self.pending.items()):
+                    if logical_id not in applied:
+                        bucket = self._resolve(properties["BucketName"])
+                        apply_notification(
+                            self.clients.s3, bucket, self._resolve(properties.get("NotificationConfiguration", {}))
+                        )
+                        applied[logical_id] = bucket
+                    if self._answer(stack_id, logical_id, applied[logical_id]):
+                        del self.pending[logical_id]
+            except _NotYet:
+                continue
             except Exception as error:  # reported by deploy(), which fails with it
                 self.error = f"{type(error).__name__}: {error}"
                 return
 
     def _stack_in_progress(self) -> str | None:
-        from botocore.exceptions import ClientError
+        # ListStacks: summaries only, so moto creates nothing on our behalf.
+        summaries = self.clients.cloudformation.list_stacks(
+            StackStatusFilter=["CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"]
+        )["StackSummaries"]
+        return next((str(stack["StackId"]) for stack in summaries if stack["StackName"] == self.stack_name), None)
 
-        try:
-            (stack,) = self.clients.cloudformation.describe_stacks(StackName=self.stack_name)["Stacks"]
-        except ClientError:
-            return None
-        return str(stack["StackId"]) if stack["StackStatus"].endswith("_IN_PROGRESS") else None
-
-    def _answer(self, stack_id: str, logical_id: str, properties: dict[str, Any]) -> None:
-        bucket = self._resolve(properties["BucketName"])
-        wanted = self._resolve(properties.get("NotificationConfiguration", {}))
-        apply_notification(self.clients.s3, bucket, wanted)
+    def _answer(self, stack_id: str, logical_id: str, bucket: str) -> bool:
+        """Tell CloudFormation the resource is created; False while moto has not registered it yet."""
+        import urllib.error
         import urllib.request
 
         response = {
@@ -221,8 +243,11 @@ class NotificationStandIn(threading.Thread):
             method="PUT",
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-            pass
+        try:
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+                return True
+        except urllib.error.HTTPError:
+            return False
 
     def _resolve(self, value: Any) -> Any:
         """The value with ``Ref`` (to a bucket) and ``Fn::GetAtt [queue, Arn]`` replaced by local names."""
@@ -230,24 +255,35 @@ class NotificationStandIn(threading.Thread):
             return [self._resolve(element) for element in value]
         if not isinstance(value, dict):
             return value
-        if set(value) == {"Ref"}:
-            return self._physical_id(value["Ref"])
-        if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn":
-            queue_url = self._physical_id(value["Fn::GetAtt"][0])
-            attributes = self.clients.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-            return attributes["Attributes"]["QueueArn"]
-        if any(key.startswith("Fn::") for key in value):
+        if set(value) == {"Ref"} and self._type(value["Ref"]) == "AWS::S3::Bucket":
+            return self._bucket(value["Ref"])
+        if (
+            set(value) == {"Fn::GetAtt"}
+            and value["Fn::GetAtt"][1] == "Arn"
+            and self._type(value["Fn::GetAtt"][0]) == "AWS::SQS::Queue"
+        ):
+            return self._queue_arn(value["Fn::GetAtt"][0])
+        if any(key == "Ref" or key.startswith("Fn::") for key in value):
             raise LocalError(f"cannot resolve {json.dumps(value)} in the notification configuration")
         return {key: self._resolve(element) for key, element in value.items()}
 
-    def _physical_id(self, logical_id: str) -> str:
-        # ListStackResources, not DescribeStackResource: moto's breaks on resource types it does not model.
-        pages = self.clients.cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name)
-        for page in pages:
-            for summary in page["StackResourceSummaries"]:
-                if summary.get("LogicalResourceId") == logical_id and summary.get("PhysicalResourceId"):
-                    return str(summary["PhysicalResourceId"])
-        raise LocalError(f"resource {logical_id} of stack {self.stack_name} is not created yet")
+    def _type(self, logical_id: str) -> str:
+        return str(self.resources.get(logical_id, {}).get("Type", ""))
+
+    def _bucket(self, logical_id: str) -> str:
+        suffix = f"-{logical_id}-"
+        prefix = f"{self.stack_name[: 63 - len(suffix) - 12]}{suffix}".lower()  # 12: the random suffix
+        for bucket in self.clients.s3.list_buckets().get("Buckets", []):
+            if bucket["Name"].startswith(prefix):
+                return str(bucket["Name"])
+        raise _NotYet(logical_id)
+
+    def _queue_arn(self, logical_id: str) -> str:
+        urls = self.clients.sqs.list_queues(QueueNamePrefix=f"{self.stack_name}-{logical_id}-").get("QueueUrls", [])
+        if not urls:
+            raise _NotYet(logical_id)
+        attributes = self.clients.sqs.get_queue_attributes(QueueUrl=urls[0], AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
 
 
 def apply_notification(s3: Any, bucket: str, wanted: dict[str, Any]) -> None:
