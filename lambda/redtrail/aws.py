@@ -3,7 +3,7 @@
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,7 +23,9 @@ from redtrail.errors import (
 from redtrail.items import Item
 from redtrail.notifications import TrailObject
 
-BATCH_SIZE = 25
+T = TypeVar("T")
+BATCH_SIZE = 25  # BatchWriteItem's limit
+SQS_BATCH_SIZE = 10  # the SQS batch actions' limit
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled", "InvalidObjectState"}
 _THROTTLED = {
@@ -33,6 +35,12 @@ _THROTTLED = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+
+
+def _batches(sequence: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``sequence`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(sequence), size):
+        yield sequence[start : start + size]
 
 
 def _code(error: ClientError) -> str:
@@ -99,8 +107,8 @@ class EventTable:
 
     def write(self, items: Sequence[Item]) -> int:
         """Put every item (25 a request); returns how many were written or raises TableWriteError."""
-        for start in range(0, len(items), BATCH_SIZE):
-            self._write_batch([{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_SIZE]])
+        for batch in _batches(items, BATCH_SIZE):
+            self._write_batch([{"PutRequest": {"Item": item}} for item in batch])
         return len(items)
 
     def _write_batch(self, requests: list[dict[str, Any]]) -> None:
@@ -205,11 +213,8 @@ class Queue:
             extra["MessageAttributes"] = {
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
             }
-        for start in range(0, len(bodies), 10):
-            entries = [
-                {"Id": str(number), "MessageBody": body, **extra}
-                for number, body in enumerate(bodies[start : start + 10])
-            ]
+        for batch in _batches(bodies, SQS_BATCH_SIZE):
+            entries = [{"Id": str(number), "MessageBody": body, **extra} for number, body in enumerate(batch)]
             failed = self._call("send_message_batch", Entries=entries).get("Failed", [])
             if failed:
                 raise QueueError(f"queue {self.url}: {len(failed)} messages refused: {failed[0].get('Message', '')}")
@@ -227,19 +232,18 @@ class Queue:
         return list(response.get("Messages", []))
 
     def delete(self, messages: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
+        for batch in _batches(messages, SQS_BATCH_SIZE):
             entries = [
-                {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
-                for number, message in enumerate(messages[start : start + 10])
+                {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]} for number, message in enumerate(batch)
             ]
             self._call("delete_message_batch", Entries=entries)
 
     def release(self, messages: Sequence[dict[str, Any]], *, after_seconds: int) -> None:
         """Make received messages visible again after ``after_seconds``."""
-        for start in range(0, len(messages), 10):
+        for batch in _batches(messages, SQS_BATCH_SIZE):
             entries = [
                 {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": after_seconds}
-                for number, message in enumerate(messages[start : start + 10])
+                for number, message in enumerate(batch)
             ]
             self._call("change_message_visibility_batch", Entries=entries)
 
