@@ -33,9 +33,9 @@ def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
     """The index to query and its partition values (one Query each)."""
     if query.since > query.until:
         raise ValueError("--since is after --until")
+    since, until = query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date()
     if query.rejected:
-        months = schema.buckets_between(query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date())
-        return schema.BY_REJECTED, list(dict.fromkeys(bucket.split("#")[0] for bucket in months))
+        return schema.BY_REJECTED, schema.months_between(since, until)
     for index, value in (
         (schema.BY_EVENT_NAME, query.event_name),
         (schema.BY_PRINCIPAL, query.principal),
@@ -45,7 +45,7 @@ def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
         if value:
             return index, [value]
     index = schema.BY_WRITE if query.writes_only else schema.BY_TIME
-    return index, schema.buckets_between(query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date())
+    return index, schema.buckets_between(since, until)
 
 
 def requests(query: EventQuery) -> list[dict[str, Any]]:

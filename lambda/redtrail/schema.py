@@ -97,16 +97,17 @@ def shard_of(event_id: str) -> int:
     return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) % TIME_SHARDS
 
 
-def buckets_between(start: date, end: date) -> list[str]:
-    """Every ``byTime`` partition value for the months from ``start`` to ``end`` inclusive, newest first."""
+def months_between(start: date, end: date) -> list[str]:
+    """Every month (``YYYY-MM``) from ``start`` to ``end`` inclusive, newest first."""
     first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
     if last - first >= MAX_RANGE_MONTHS:
         raise ValueError(f"time range of {last - first + 1} months is longer than {MAX_RANGE_MONTHS}")
-    return [
-        f"{month // 12:04d}-{month % 12 + 1:02d}#{shard}"
-        for month in range(last, first - 1, -1)
-        for shard in range(TIME_SHARDS)
-    ]
+    return [f"{month // 12:04d}-{month % 12 + 1:02d}" for month in range(last, first - 1, -1)]
+
+
+def buckets_between(start: date, end: date) -> list[str]:
+    """Every ``byTime`` partition value for the months from ``start`` to ``end`` inclusive, newest first."""
+    return [f"{month}#{shard}" for month in months_between(start, end) for shard in range(TIME_SHARDS)]
 
 
 def create_table_request(table_name: str) -> dict[str, Any]:
