@@ -43,11 +43,10 @@ def main(port: int = 0) -> int:
     with local.running(port=port) as pipeline:
         resources = pipeline.resources
         print("\n".join(cli.local_banner(pipeline)[:6]))
+        s3 = local.Clients(pipeline.endpoint, pipeline.region).s3
         for key, body in trail_files().items():
             local_key = f"{resources.key_prefix}{key}"
-            local.Clients(pipeline.endpoint, pipeline.region).s3.put_object(
-                Bucket=resources.bucket, Key=local_key, Body=body
-            )
+            s3.put_object(Bucket=resources.bucket, Key=local_key, Body=body)
             print(f"uploaded s3://{resources.bucket}/{local_key}")
         pipeline.wait_until_drained(timeout=120)
         stats = pipeline.poller.stats
