@@ -86,6 +86,7 @@ def _deploy(
     _cdk(["synth", "--quiet", "--output", str(assembly), "-c", f"stackName={stack_name}"], environment)
     template = json.loads((assembly / f"{stack_name}.template.json").read_text())
     seed_public_parameters(template, region)
+    finish_creation_before_readiness()
     log(f"bootstrapping aws://{ACCOUNT}/{region} (cdk bootstrap)")
     _cdk(["bootstrap", f"aws://{ACCOUNT}/{region}", "--app", str(assembly)], environment)
     log(f"deploying stack {stack_name} (cdk deploy)")
@@ -144,6 +145,37 @@ def seed_public_parameters(template: dict[str, Any], region: str) -> None:
                 data_type="text",
             )
         )
+
+
+_CREATION = threading.RLock()
+
+
+def finish_creation_before_readiness() -> None:
+    """Make moto check a stack's readiness only after its CreateStack has built every resource.
+
+    moto builds resources lazily, in the CreateStack request. A custom resource's answer (ours, below)
+    can arrive while that request is still building; moto then checks readiness by walking the template,
+    and builds the resources not built yet a second time, from the other thread: two tables, one in the
+    function's environment and one in the outputs. CloudFormation itself never does that, so the two
+    steps are serialized here, in the embedded server's process.
+    """
+    from moto.cloudformation.models import Stack
+
+    if getattr(Stack, "_redtrail_serialized", False):
+        return
+    create_resources, verify_readiness = Stack.create_resources, Stack.verify_readiness
+
+    def create_serialized(stack: Stack) -> None:
+        with _CREATION:
+            create_resources(stack)
+
+    def verify_serialized(stack: Stack) -> None:
+        with _CREATION:
+            verify_readiness(stack)
+
+    Stack.create_resources = create_serialized  # type: ignore[method-assign]
+    Stack.verify_readiness = verify_serialized  # type: ignore[method-assign]
+    Stack._redtrail_serialized = True  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -244,7 +276,7 @@ class NotificationStandIn(threading.Thread):
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            with urllib.request.urlopen(request, timeout=120):  # noqa: S310 (waits for CreateStack to finish)
                 return True
         except urllib.error.HTTPError:
             return False
