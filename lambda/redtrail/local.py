@@ -173,9 +173,9 @@ def finish_creation_before_readiness() -> None:
         with _CREATION:
             verify_readiness(stack)
 
-    Stack.create_resources = create_serialized  # type: ignore[method-assign]
-    Stack.verify_readiness = verify_serialized  # type: ignore[method-assign]
-    Stack._redtrail_serialized = True  # type: ignore[attr-defined]
+    setattr(Stack, "create_resources", create_serialized)  # noqa: B010 (moto's method, replaced on purpose)
+    setattr(Stack, "verify_readiness", verify_serialized)  # noqa: B010
+    setattr(Stack, "_redtrail_serialized", True)  # noqa: B010
 
 
 @dataclass
