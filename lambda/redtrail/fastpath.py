@@ -112,13 +112,16 @@ def _matches(records: list[_Record]) -> list[int]:
             (identity := record.userIdentity) is not None
             and (identity.accountId in accounts or identity.invokedBy in sources)
         )
-        or ((parameters := record.requestParameters) is not None and _context_may_match(parameters))
+        or (
+            (parameters := record.requestParameters) is not None
+            and (context := parameters.encryptionContext)
+            and _context_may_match(context)
+        )
     ]
 
 
-def _context_may_match(parameters: _Parameters) -> bool:
-    context = parameters.encryptionContext
-    return bool(context) and any(key.startswith(ENCRYPTION_CONTEXT_PREFIX) for key in context or ())
+def _context_may_match(context: dict[str, Raw]) -> bool:
+    return any(key.startswith(ENCRYPTION_CONTEXT_PREFIX) for key in context)
 
 
 def _add_piece(selection: Selection, piece: bytes) -> bool:

@@ -4,7 +4,14 @@ import json
 import pytest
 
 from redtrail.errors import TrailFileError
-from redtrail.trail_file import SkipReason, records_of, skip_reason
+from redtrail.trail_file import (
+    INFLATED_CHUNK_BYTES,
+    NotSingleMemberError,
+    SkipReason,
+    inflated_chunks,
+    records_of,
+    skip_reason,
+)
 from tests.support import EVENTS, event, trail_file
 
 
@@ -72,3 +79,26 @@ def test_unreadable_files_raise_a_trail_file_error(body, message):
     # Then a TrailFileError says why
     with pytest.raises(TrailFileError, match=message):
         records_of(body)
+
+
+@pytest.mark.parametrize("repeat", [1, 40, 5_000])
+def test_inflated_chunks_are_small_and_add_up_to_the_text(repeat):
+    # Given a gzip file from tiny to highly compressible (5,000 equal records: about 500 times smaller gzipped)
+    text = json.dumps({"Records": [event("authorize_datashare")] * repeat}).encode()
+    body = gzip.compress(text, mtime=0)
+    # When it is inflated chunk by chunk
+    chunks = list(inflated_chunks(body))
+    # Then no chunk is larger than the bound, and together they are the file's text
+    assert max(map(len, chunks)) <= INFLATED_CHUNK_BYTES
+    assert b"".join(chunks) == text
+
+
+@pytest.mark.parametrize("cut", [1, 8, 9, 100])
+def test_inflating_a_cut_short_file_is_refused_at_the_end(cut):
+    # Given a multi-chunk gzip file missing its last bytes
+    text = json.dumps({"Records": [event("authorize_datashare")] * 5_000}).encode()
+    body = gzip.compress(text, mtime=0)[:-cut]
+    # When it is inflated
+    # Then the chunks are not trusted: the file is refused (decompress then names the error)
+    with pytest.raises(NotSingleMemberError):
+        list(inflated_chunks(body))
