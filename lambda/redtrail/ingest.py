@@ -1,6 +1,5 @@
 """``redtrail ingest``: the Lambda's per-object path over local files and S3 prefixes, in parallel processes."""
 
-import concurrent.futures
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +101,8 @@ def _results(objects: Sequence[TrailObject], options: IngestOptions) -> Iterable
 
 
 def _parallel(objects: Sequence[TrailObject], options: IngestOptions) -> Iterator[Result]:
+    import concurrent.futures  # only here: single-worker runs start faster without it
+
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=min(options.workers, len(objects)), initializer=_start_worker, initargs=(options,)
     ) as pool:

@@ -1,7 +1,6 @@
 """DynamoDB items (low-level attribute values) built from kept CloudTrail records. Pure."""
 
 import gzip
-import hashlib
 import json
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
@@ -117,6 +116,8 @@ def quarantine_item(record: Mapping[str, Any], reason: str, *, source_object: st
     Its key is ``rejected#`` and a digest of the record, so a redelivered file leaves one item; it is in the
     ``byRejected`` index only (no event attributes that other indexes key on).
     """
+    import hashlib  # rarely needed: kept out of every start-up
+
     digest = hashlib.sha256(event_json(record).encode("utf-8")).hexdigest()[:32]
     item: Item = {
         "eventID": {"S": f"rejected#{digest}"},
