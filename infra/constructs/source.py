@@ -45,28 +45,26 @@ class TrailSource(Construct):
             )
 
     def _new_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[_cheaper_storage_rule()],
-        )
-        return s3.Bucket(
-            self,
-            "Bucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="trail-bucket/",
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[_cheaper_storage_rule()],
-        )
+        access_logs = _secure_bucket(self, "AccessLogs")
+        return _secure_bucket(self, "Bucket", access_logs=access_logs, access_logs_prefix="trail-bucket/")
+
+
+def _secure_bucket(
+    scope: Construct, construct_id: str, *, access_logs: s3.IBucket | None = None, access_logs_prefix: str | None = None
+) -> s3.Bucket:
+    """A bucket that is encrypted, TLS-only, private, versioned, retained and moved to cheaper storage."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[_cheaper_storage_rule()],
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=access_logs_prefix,
+    )
 
 
 def _cheaper_storage_rule() -> s3.LifecycleRule:
