@@ -56,3 +56,20 @@ def local_credentials() -> Iterator[None]:
         patch.setenv("AWS_SECRET_ACCESS_KEY", "local")
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         yield
+
+
+def trail_bucket_with_queue(s3: Any, sqs: Any, *, bucket: str, queue_name: str) -> tuple[str, str]:
+    """A bucket whose new trail files notify a queue, filtered as the stack filters them; the queue's URL and ARN."""
+    s3.create_bucket(Bucket=bucket)
+    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rules = [{"Name": "prefix", "Value": "AWSLogs/"}, {"Name": "suffix", "Value": ".json.gz"}]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:Put"], "Filter": {"Key": {"FilterRules": rules}}}
+            ]
+        },
+    )
+    return queue_url, queue_arn

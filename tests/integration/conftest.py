@@ -11,6 +11,7 @@ from moto import mock_aws
 from redtrail import service
 from redtrail.aws import EventTable
 from redtrail.sqs_events import lambda_event
+from tests.support import trail_bucket_with_queue
 
 REGION = "us-east-1"
 BUCKET = "trail-bucket"
@@ -83,28 +84,7 @@ def pipeline(aws):
     s3 = boto3.client("s3", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET)
-    queue_url = sqs.create_queue(QueueName="redtrail-ingest")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:Put"],
-                    "Filter": {
-                        "Key": {
-                            "FilterRules": [
-                                {"Name": "prefix", "Value": "AWSLogs/"},
-                                {"Name": "suffix", "Value": ".json.gz"},
-                            ]
-                        }
-                    },
-                }
-            ]
-        },
-    )
+    queue_url, queue_arn = trail_bucket_with_queue(s3, sqs, bucket=BUCKET, queue_name="redtrail-ingest")
     table = EventTable(TABLE, dynamodb)
     table.create()
     operations.clear()

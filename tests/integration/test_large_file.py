@@ -67,20 +67,13 @@ def child(path: str) -> None:
     from redtrail.aws import EventTable
     from redtrail.handler import lambda_handler
     from redtrail.sqs_events import lambda_event
+    from tests.support import trail_bucket_with_queue
 
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET)
-        queue_url = sqs.create_queue(QueueName="ingest")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        s3.put_bucket_notification_configuration(
-            Bucket=BUCKET,
-            NotificationConfiguration={
-                "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
-            },
-        )
+        queue_url, queue_arn = trail_bucket_with_queue(s3, sqs, bucket=BUCKET, queue_name="ingest")
         EventTable(TABLE, dynamodb).create()
         s3.put_object(Bucket=BUCKET, Key=KEY, Body=Path(path).read_bytes())
         messages = []
