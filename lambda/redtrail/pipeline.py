@@ -3,7 +3,6 @@
 I/O comes in through two callables (``read``, ``write``), so this module makes no AWS calls itself.
 """
 
-import json
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from redtrail.errors import TrailFileError
 from redtrail.fastpath import select, select_text
 from redtrail.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
 from redtrail.notifications import TrailObject
-from redtrail.trail_file import SkipReason, decompress, records_in, skip_reason
+from redtrail.trail_file import SkipReason, decompress, load_json, records_in, skip_reason
 
 ReadObject = Callable[[TrailObject], bytes]
 WriteItems = Callable[[Sequence[Item]], int]
@@ -106,7 +105,7 @@ def analyze_body(
             )
     tally = _Tally(source, selection.count, retention_days, sensitive_event_names, redact_fields, now)
     for raw in selection.picked:
-        tally.add(json.loads(raw))
+        tally.add(load_json(raw))
     return tally.analysis()
 
 

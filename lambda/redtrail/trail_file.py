@@ -147,10 +147,7 @@ def records_in(text: bytes) -> list[Any] | None:
     """The ``Records`` in a trail file's JSON text (the reference parser: the stdlib ``json``)."""
     if not text.strip():
         raise TrailFileError("empty file")
-    try:
-        document = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise TrailFileError(f"invalid JSON: {error}") from error
+    document = load_json(text)
     if isinstance(document, list):
         return document
     if not isinstance(document, dict):
@@ -161,3 +158,13 @@ def records_in(text: bytes) -> list[Any] | None:
     if not isinstance(records, list):
         raise TrailFileError(f"Records is {type(records).__name__}, not a list")
     return records
+
+
+def load_json(text: bytes) -> Any:
+    """JSON text as Python values (the stdlib ``json``); TrailFileError when it is not JSON it can read."""
+    try:
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise TrailFileError(f"invalid JSON: {error}") from error
+    except RecursionError as error:
+        raise TrailFileError("invalid JSON: nested too deeply to read") from error

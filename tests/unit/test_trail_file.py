@@ -69,6 +69,7 @@ def test_a_bare_array_is_a_record_list():
         pytest.param(b'{"Records": [', "invalid JSON", id="cut-json"),
         pytest.param((EVENTS / "create_namespace.as_printed.txt").read_bytes(), "invalid JSON", id="as-printed"),
         pytest.param(b"\xff\xfe{}", "invalid JSON", id="not-utf8"),
+        pytest.param(b'{"Records": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "nested too deeply", id="deep"),
         pytest.param(b'{"Records": {"eventID": "a"}}', "Records is dict", id="records-not-a-list"),
         pytest.param(b'"just a string"', "top-level JSON is str", id="scalar"),
     ],
