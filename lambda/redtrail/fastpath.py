@@ -18,13 +18,14 @@ import codecs
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from msgspec import Raw, Struct
 
 from redtrail.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
 from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
-from redtrail.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks
+from redtrail.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json
 
 PIECE_BYTES = 24_000
 MAX_RECORD_BYTES = 4 << 20  # a longer stretch without a cut: not a compact file, read it whole
@@ -63,6 +64,13 @@ _typed_record = msgspec.json.Decoder(_Record)
 _raw_file = msgspec.json.Decoder(_RawFile | list[Raw])
 
 
+def _refuse_float(text: str) -> float:
+    raise ValueError("a float")  # msgspec writes floats unlike json.dumps: such records are the stdlib's
+
+
+_floatless_value = msgspec.json.Decoder(float_hook=_refuse_float)
+
+
 class _NotCompactError(Exception):
     """The text is not a run of records cut where expected: read it whole."""
 
@@ -98,6 +106,18 @@ def select_text(text: bytes) -> Selection | None:
         return None
     raws = document.Records if isinstance(document, _RawFile) else document
     return Selection(len(raws), _pick(raws))
+
+
+def load_picked(raw: bytes) -> tuple[Any, bool]:
+    """A picked record's value exactly as ``trail_file.load_json`` reads it, and whether it may hold floats.
+
+    msgspec reads a record without floats (most) twice as fast as the stdlib; on text that ``select`` passed
+    it refuses all the stdlib refuses. Records with floats, and whatever msgspec refuses, are the stdlib's.
+    """
+    try:
+        return _floatless_value.decode(raw), False
+    except _FAILED:
+        return load_json(raw), True
 
 
 def _matches(records: list[_Record]) -> list[int]:

@@ -12,10 +12,10 @@ from typing import Any
 
 from redtrail.classify import MatchedBy, classify
 from redtrail.errors import TrailFileError
-from redtrail.fastpath import select, select_text
+from redtrail.fastpath import load_picked, select, select_text
 from redtrail.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
 from redtrail.notifications import TrailObject
-from redtrail.trail_file import SkipReason, decompress, load_json, records_in, skip_reason
+from redtrail.trail_file import SkipReason, decompress, records_in, skip_reason
 
 ReadObject = Callable[[TrailObject], bytes]
 WriteItems = Callable[[Sequence[Item]], int]
@@ -105,7 +105,8 @@ def analyze_body(
             )
     tally = _Tally(source, selection.count, retention_days, sensitive_event_names, redact_fields, now)
     for raw in selection.picked:
-        tally.add(load_json(raw))
+        record, floats = load_picked(raw)
+        tally.add(record, floats=floats)
     return tally.analysis()
 
 
@@ -128,7 +129,8 @@ class _Tally:
         self.redact_fields = redact_fields
         self.now = now  # when quarantined records were ingested; None: the current time
 
-    def add(self, record: Any) -> None:
+    def add(self, record: Any, *, floats: bool = True) -> None:
+        """Count ``record`` and keep its item; ``floats=False``: it holds no float (see ``items.event_json``)."""
         outcome = self.outcome
         if not isinstance(record, Mapping):
             outcome.rejected += 1
@@ -143,9 +145,10 @@ class _Tally:
                 source_object=outcome.source,
                 retention_days=self.retention_days,
                 redact_fields=self.redact_fields,
+                floats=floats,
             )
         except InvalidRecordError as error:
-            self._quarantine(record, str(error))
+            self._quarantine(record, str(error), floats)
             return
         event_id = item["eventID"]["S"]
         if event_id in self.items:
@@ -162,13 +165,14 @@ class _Tally:
         if match.matched_by is MatchedBy.ENCRYPTION_CONTEXT:
             outcome.encryption_context_matches += 1
 
-    def _quarantine(self, record: Mapping[str, Any], reason: str) -> None:
+    def _quarantine(self, record: Mapping[str, Any], reason: str, floats: bool) -> None:
         try:
             item = quarantine_item(
                 redacted(record, self.redact_fields),
                 reason,
                 source_object=self.outcome.source,
                 now=self.now or datetime.now(UTC),
+                floats=floats,
             )
         except ItemTooLargeError as error:
             # Not even the quarantine can hold it: fail the file (it goes to the dead-letter queue with the

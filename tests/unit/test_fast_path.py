@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from bench.generate import Generator
 from redtrail import pipeline
 from redtrail.errors import TrailFileError
-from redtrail.fastpath import PIECE_BYTES, select
+from redtrail.fastpath import PIECE_BYTES, load_picked, select
+from redtrail.items import event_json
 from redtrail.notifications import TrailObject
 from redtrail.pipeline import analyze, analyze_body, process_object
 from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
@@ -380,6 +381,60 @@ def test_any_records_agree(records, escape):
     # Then they agree
     assert fast(body) == reference(body)
     assert fast(gzip.compress(body)) == reference(gzip.compress(body))
+
+
+FLOATLESS_LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**200), max_value=2**200), st.text(), st.text(st.characters())
+)
+FLOATLESS_VALUE = st.recursive(
+    FLOATLESS_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=5)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(FLOATLESS_VALUE)
+def test_a_record_without_floats_is_read_and_written_as_the_stdlib_does(value):
+    # Given any JSON value without floats (any characters, integers far past 64 bits), as the stdlib writes it
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    # When the fast path reads and writes it
+    loaded, floats = load_picked(text)
+    written = event_json({"v": loaded}, floats=floats)
+    # Then the value and the text are the stdlib's, lone surrogates included (msgspec leaves those to it)
+    assert (loaded, written) == (json.loads(text), event_json({"v": json.loads(text)}))
+    lone_surrogates = any(0xD800 <= ord(c) < 0xE000 for c in text.decode("utf-8", "surrogatepass"))
+    assert floats == lone_surrogates
+
+
+def test_every_character_is_escaped_as_the_stdlib_escapes_it():
+    # Given every Unicode character but the surrogates
+    characters = "".join(chr(point) for point in range(0x110000) if not 0xD800 <= point < 0xE000)
+    record = {"all": characters, "one by one": list(characters[:0x3000])}
+    # When the record is written by msgspec (no floats) and by the stdlib
+    # Then the texts are the same
+    assert event_json(record, floats=False) == event_json(record)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'{"a":1.5}', b'{"a":1e16}', b'{"a":-0.0}', b'{"a":1E400}', b'{"a":NaN}', b'{"a":[1,{"b":2.5e-7}]}', b"0.1"],
+)
+def test_a_record_with_floats_is_read_and_written_by_the_stdlib(text):
+    # Given a record holding a float (msgspec would write 1e16 where the stdlib writes 1e+16)
+    # When the fast path reads it
+    loaded, floats = load_picked(text)
+    # Then the stdlib read it, and writes it
+    assert floats is True
+    assert loaded == json.loads(text) or text == b'{"a":NaN}'
+    stdlib_text = json.dumps({"v": loaded}, ensure_ascii=False, separators=(",", ":"))
+    assert event_json({"v": loaded}, floats=floats) == stdlib_text
+
+
+def test_a_record_msgspec_refuses_is_refused_as_the_stdlib_refuses_it():
+    # Given a picked record that is not JSON
+    # When the fast path reads it
+    # Then the error is the stdlib's
+    with pytest.raises(TrailFileError, match="invalid JSON: Expecting"):
+        load_picked(b'{"a":}')
 
 
 def test_process_object_takes_the_fast_path(monkeypatch):
