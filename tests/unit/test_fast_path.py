@@ -424,7 +424,7 @@ def test_a_record_with_floats_is_read_and_written_by_the_stdlib(text):
     loaded, floats = load_picked(text)
     # Then the stdlib read it, and writes it
     assert floats is True
-    assert loaded == json.loads(text) or text == b'{"a":NaN}'
+    assert repr(loaded) == repr(json.loads(text))  # repr: NaN is not equal to itself
     stdlib_text = json.dumps({"v": loaded}, ensure_ascii=False, separators=(",", ":"))
     assert event_json({"v": loaded}, floats=floats) == stdlib_text
 
