@@ -1,6 +1,6 @@
 """The fast way through a trail file: decode only what classification reads. Pure.
 
-``select`` counts a file's records and picks, in file order, those that ``classify`` may keep (and any it
+``select_text`` counts a file's records and picks, in file order, those that ``classify`` may keep (and any it
 cannot read cheaply) as their original bytes; nothing else becomes a Python object. It answers exactly as
 the reference path (``trail_file.records_in``, then ``pipeline.analyze``) would, or not at all (None):
 
@@ -9,12 +9,17 @@ the reference path (``trail_file.records_in``, then ``pipeline.analyze``) would,
 * Where msgspec is stricter (NaN, lone ``\\ud800`` escapes, a BOM), or a field has an unexpected type, the
   record is picked and read in full, or the file is left to the next reader.
 
-Compact files (``{"Records":[...]}`` or a bare array, as CloudTrail writes them) are read as they are
-inflated, in pieces of about 16 records cut between two records: each piece is read once for the fields,
-and again for its records' bytes only when it holds a candidate. Other layouts go through ``select_text``.
+A compact text (``{"Records":[...]}`` or a bare array, each record starting with ``eventVersion``, as
+CloudTrail writes them) is read once: where each picked record lies follows from where msgspec found its
+``eventVersion`` value. Other layouts are read twice, as raw records, then each one for its fields.
+
+``select`` reads a large compact gzip file as it is inflated instead, in pieces of about 16 records cut
+between two records: each piece is read once for the fields, and again for its records' bytes only when it
+holds a candidate. The text never has to be held whole, and stays in the CPU's caches.
 """
 
 import codecs
+import ctypes
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +32,7 @@ from redtrail.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
 from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
 from redtrail.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json
 
+WHOLE_TEXT_BYTES = 8 << 20  # a gzip file inflating to more is read in pieces (``select``): faster from about 8 MB
 PIECE_BYTES = 24_000
 MAX_RECORD_BYTES = 4 << 20  # a longer stretch without a cut: not a compact file, read it whole
 _WRAPPED, _BARE = (b'{"Records":[', b"]}"), (b"[", b"]")
@@ -54,6 +60,19 @@ class _Record(Struct, gc=False):
     requestParameters: _Parameters | None = None
 
 
+_NOWHERE = Raw()
+
+
+class _LocatedRecord(_Record, gc=False):
+    """``_Record``, and its ``eventVersion`` text: in a compact file, the 16 bytes before it start the record."""
+
+    eventVersion: Raw = _NOWHERE
+
+
+class _LocatedFile(Struct, forbid_unknown_fields=True, gc=False):
+    Records: list[_LocatedRecord]
+
+
 class _RawFile(Struct, gc=False):
     Records: list[Raw]
 
@@ -62,6 +81,8 @@ _typed_records = msgspec.json.Decoder(list[_Record])
 _raw_records = msgspec.json.Decoder(list[Raw])
 _typed_record = msgspec.json.Decoder(_Record)
 _raw_file = msgspec.json.Decoder(_RawFile | list[Raw])
+_located_file = msgspec.json.Decoder(_LocatedFile | list[_LocatedRecord])
+_RECORD_START = b'{"eventVersion":'
 
 
 def _refuse_float(text: str) -> float:
@@ -84,11 +105,16 @@ class Selection:
 
 
 def select(body: bytes) -> Selection | None:
-    """The picks of a compact trail file (gzip or not), read as it is inflated; None for any other file."""
-    chunks = inflated_chunks(body) if body.startswith(GZIP_MAGIC) else (body,)
+    """The picks of a large compact gzip trail file, read as it is inflated; None for any other file.
+
+    Large: inflating to more than ``WHOLE_TEXT_BYTES`` by its gzip trailer. Smaller files are faster read whole
+    (``select_text``), as their text still fits in the CPU's caches.
+    """
+    if not body.startswith(GZIP_MAGIC) or int.from_bytes(body[-4:], "little") <= WHOLE_TEXT_BYTES:
+        return None
     selection = Selection(0, [])
     try:
-        for piece in _pieces(chunks):
+        for piece in _pieces(inflated_chunks(body)):
             if not _add_piece(selection, piece):
                 return None
     except (NotSingleMemberError, _NotCompactError):
@@ -100,6 +126,9 @@ def select_text(text: bytes) -> Selection | None:
     """The picks of a file's whole JSON text, in any layout; None when only the reference parser can tell."""
     if _long_digit_run(text) or not _valid_utf8(text):
         return None
+    located = _select_located(text)
+    if located is not None:
+        return located
     try:
         document = _raw_file.decode(text)
     except _FAILED:
@@ -120,7 +149,7 @@ def load_picked(raw: bytes) -> tuple[Any, bool]:
         return load_json(raw), True
 
 
-def _matches(records: list[_Record]) -> list[int]:
+def _matches(records: Sequence[_Record]) -> list[int]:
     """The indexes of the records ``classify`` may keep, judged on the typed fields (tests hold the two to the
     same answers); one comprehension, because it runs once per record of every file."""
     sources, accounts = REDSHIFT_SOURCES, SERVICE_ACCOUNT_REGIONS
@@ -175,6 +204,98 @@ def _pick(raws: Sequence[Raw]) -> list[bytes]:
         if _matches([record]):
             picked.append(bytes(raw))
     return picked
+
+
+def _select_located(text: bytes) -> Selection | None:
+    """The picks of a compact text, read once; None when it is laid out otherwise or a field has another type."""
+    try:
+        document = _located_file.decode(text)
+    except _FAILED:
+        return None
+    if isinstance(document, _LocatedFile):
+        records, closing = document.Records, b"]}"
+    else:
+        records, closing = document, b"]"
+    matches = _matches(records)
+    if not matches:
+        return Selection(len(records), [])
+    starts = _RecordStarts(text, records)
+    # The last record ends where the text does, with "}]" or "}]}" (_LocatedFile forbids other members).
+    end = len(text.rstrip(_JSON_SPACE))
+    last = end - len(closing) if text.endswith(b"}" + closing, 0, end) else -1
+    picked = []
+    for index in matches:
+        start = starts.at(index)
+        stop = last if index == len(records) - 1 else _end_before(text, starts.at(index + 1))
+        if start < 0 or stop <= start:
+            return None
+        picked.append(text[start:stop])
+    return Selection(len(records), picked)
+
+
+def _end_before(text: bytes, next_start: int) -> int:
+    """Where a record ends when the next one starts at ``next_start``: just before the comma, when no space
+    lies between the two records (else -1)."""
+    return next_start - 1 if next_start >= 2 and text.startswith(b"},", next_start - 2) else -1
+
+
+class _RecordStarts:
+    """Where records begin in the text msgspec read them from.
+
+    msgspec's ``Raw`` values are views into the decoded text but do not tell where; the buffer protocol gives
+    their address. A record begins 16 bytes before its ``eventVersion`` value when those bytes are
+    ``{"eventVersion":``: its first key, written plainly, so that ``{`` opens the record.
+    """
+
+    def __init__(self, text: bytes, records: list[_LocatedRecord]) -> None:
+        self.text, self.records, self.base = text, records, _address(text)
+
+    def at(self, index: int) -> int:
+        """Where record ``index`` begins, or -1 when that is not known."""
+        value = self.records[index].eventVersion
+        if value is _NOWHERE:
+            return -1
+        offset = _address(value) - self.base
+        if not len(_RECORD_START) <= offset <= len(self.text) - len(value):  # not a view into the text
+            return -1
+        start = offset - len(_RECORD_START)
+        return start if self.text.startswith(_RECORD_START, start) else -1
+
+
+class _Buffer(ctypes.Structure):
+    """CPython's ``Py_buffer`` (stable ABI since 3.11); only ``buf``, the address, is read."""
+
+    _fields_ = (
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    )
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = (ctypes.py_object, ctypes.POINTER(_Buffer), ctypes.c_int)
+_get_buffer.restype = ctypes.c_int
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = (ctypes.POINTER(_Buffer),)
+_release_buffer.restype = None
+
+
+def _address(data: bytes | Raw) -> int:
+    """The address of ``data``'s bytes (read, never followed)."""
+    view = _Buffer()
+    _get_buffer(data, ctypes.byref(view), 0)  # PyBUF_SIMPLE; raises as the C API does
+    try:
+        return view.buf or 0
+    finally:
+        _release_buffer(ctypes.byref(view))
 
 
 def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -11,15 +11,16 @@ import random
 import zlib
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.generate import Generator
-from redtrail import pipeline
+from redtrail import fastpath, pipeline
 from redtrail.errors import TrailFileError
-from redtrail.fastpath import PIECE_BYTES, load_picked, select
+from redtrail.fastpath import PIECE_BYTES, load_picked, select, select_text
 from redtrail.items import event_json
 from redtrail.notifications import TrailObject
 from redtrail.pipeline import analyze, analyze_body, process_object
@@ -52,9 +53,16 @@ def reference(body: bytes) -> Any:
 
 
 def fast(body: bytes) -> Any:
-    return outcome_of(
-        lambda b: analyze_body(b, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE, now=NOW), body
-    )
+    """What analyze_body makes of ``body``, checked to be the same on both of its routes for gzip files: the
+    text read whole (below WHOLE_TEXT_BYTES), and read in pieces as it is inflated (large files)."""
+
+    def run(body):
+        return analyze_body(body, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE, now=NOW)
+
+    whole = outcome_of(run, body)
+    with mock.patch.object(fastpath, "WHOLE_TEXT_BYTES", -1):
+        assert outcome_of(run, body) == whole, "the two routes disagree"
+    return whole
 
 
 def compact(records: Any) -> bytes:
@@ -309,6 +317,7 @@ def gzip_variants() -> dict[str, bytes]:
     size[-1] ^= 1
     flipped = bytearray(member)
     flipped[len(member) // 2] ^= 0xFF
+    length = int.from_bytes(member[-4:], "little")
     return {
         "one member": member,
         "zlib level 9": zlib.compress(body, 9, wbits=31),
@@ -330,6 +339,8 @@ def gzip_variants() -> dict[str, bytes]:
         "short extra": member[:3] + b"\x04" + member[4:10] + b"\xff",
         "crc mismatch": bytes(crc),
         "size mismatch": bytes(size),
+        "size one short": member[:-4] + (length - 1).to_bytes(4, "little"),  # the sized inflate stops early
+        "size 4 GiB": member[:-4] + b"\xff\xff\xff\xff",
         "corrupt deflate": bytes(flipped),
     }
 
@@ -367,20 +378,87 @@ KEYS = st.sampled_from(
         *("aws:redshift:arn", "aws:redshift-serverless", "eventName", "eventTime", "readOnly", "arn", "x"),
     ]
 )
+
+
+def starting_with_version(fields: dict[str, Any]) -> dict[str, Any]:
+    """An object that starts as CloudTrail starts its records (where the one-pass reader locates them)."""
+    return {"eventVersion": "1.08", **fields}
+
+
 JSON_VALUE = st.recursive(
-    JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=5)
+    JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(KEYS, inner, max_size=5)
+        | st.builds(starting_with_version, st.dictionaries(KEYS, inner, max_size=3))
+    ),
 )
+RECORD = st.dictionaries(KEYS, JSON_VALUE, max_size=7)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.dictionaries(KEYS, JSON_VALUE, max_size=7), JSON_VALUE), max_size=12), st.booleans())
+@given(st.lists(st.one_of(st.builds(starting_with_version, RECORD), RECORD, JSON_VALUE), max_size=12), st.booleans())
 def test_any_records_agree(records, escape):
-    # Given any JSON records built from the keys that classification and items read
+    # Given any JSON records built from the keys that classification and items read, most starting as
+    # CloudTrail's do, some holding objects that start that way too
     body = json.dumps({"Records": records}, ensure_ascii=escape, separators=(",", ":")).encode("utf-8", "surrogatepass")
     # When both paths read the file, plain and gzipped
     # Then they agree
     assert fast(body) == reference(body)
     assert fast(gzip.compress(body)) == reference(gzip.compress(body))
+
+
+PLAIN_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+NESTED = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), PLAIN_TEXT),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.builds(starting_with_version, st.dictionaries(PLAIN_TEXT, inner, max_size=3))
+    ),
+)
+SOURCES = st.sampled_from(["redshift.amazonaws.com", "sqlworkbench.amazonaws.com", "kms.amazonaws.com", "x"])
+CLOUDTRAIL_RECORD = st.builds(
+    starting_with_version,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "eventSource": SOURCES,
+            "userIdentity": st.fixed_dictionaries(
+                {},
+                optional={
+                    "accountId": st.sampled_from([*sorted(SERVICE_ACCOUNT_REGIONS)[:3], "123456789012"]),
+                    "invokedBy": SOURCES,
+                },
+            ),
+            "requestParameters": st.fixed_dictionaries(
+                {},
+                optional={
+                    "encryptionContext": st.dictionaries(
+                        st.sampled_from(["aws:redshift:arn", "aws:s3:arn", "x"]), PLAIN_TEXT, max_size=2
+                    )
+                },
+            ),
+            "eventID": PLAIN_TEXT,
+            "responseElements": NESTED,
+        },
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(CLOUDTRAIL_RECORD, max_size=8), st.booleans(), st.booleans())
+def test_records_written_as_cloudtrail_writes_them_are_read_in_one_pass_and_agree(records, wrapped, escape):
+    # Given compact files of records that start with eventVersion and have the field types classification
+    # expects, any of them holding objects that start with eventVersion too
+    document: Any = {"Records": records} if wrapped else records
+    text = json.dumps(document, ensure_ascii=escape, separators=(",", ":")).encode()
+    # When the text is selected, with the two-pass reader ruled out, and both paths read the file
+    with mock.patch.object(fastpath, "_pick", side_effect=AssertionError("read twice")):
+        selection = select_text(text)
+    # Then it was read in one pass, and the paths agree, plain and gzipped
+    assert selection is not None
+    assert selection.count == len(records)
+    assert fast(text) == reference(text)
+    assert fast(gzip.compress(text)) == reference(gzip.compress(text))
 
 
 FLOATLESS_LEAF = st.one_of(
@@ -438,13 +516,15 @@ def test_a_record_msgspec_refuses_is_refused_as_the_stdlib_refuses_it():
 
 
 def test_process_object_takes_the_fast_path(monkeypatch):
-    # Given a compact trail file with Redshift events, and a reference parser that must not be needed
-    body = gzip.compress(compact([event("authorize_datashare"), {"eventSource": "ec2.amazonaws.com"}]))
+    # Given a compact trail file with Redshift events, and no reader but the one-pass one allowed
+    other = {"eventVersion": "1.08", "eventSource": "ec2.amazonaws.com"}
+    body = gzip.compress(compact([event("authorize_datashare"), other]))
 
-    def no_reference(text):
-        raise AssertionError("the reference parser was used")
+    def not_needed(*args):
+        raise AssertionError("a slower reader was used")
 
-    monkeypatch.setattr(pipeline, "records_in", no_reference)
+    monkeypatch.setattr(pipeline, "records_in", not_needed)
+    monkeypatch.setattr(fastpath, "_pick", not_needed)
     written = []
 
     def write(items):
@@ -453,7 +533,76 @@ def test_process_object_takes_the_fast_path(monkeypatch):
 
     # When the object is processed
     outcome = process_object(TrailObject("b", "k.json.gz"), read=lambda _: body, write=write)
-    # Then it was read by the fast path alone, and its event written
+    # Then its text was read once, whole (a small file), and its event written
     assert (outcome.records, outcome.kept, outcome.written) == (2, 1, 1)
-    assert select(body) is not None
+    assert select(body) is None
+    assert select_text(decompress(body)) is not None
     assert json.loads(written[0]["event"]["S"]) == event("authorize_datashare")
+
+
+def test_a_large_file_is_read_in_pieces_as_it_is_inflated(monkeypatch):
+    # Given a compact gzip file that inflates to more than WHOLE_TEXT_BYTES (lowered for the test)
+    records = list(Generator(5).records(200))
+    body = gzip.compress(compact(records))
+    monkeypatch.setattr(fastpath, "WHOLE_TEXT_BYTES", len(decompress(body)) - 1)
+    # When it is selected
+    selection = select(body)
+    # Then it is read in pieces, with the reference path's count, and the items agree
+    assert selection is not None
+    assert selection.count == len(records)
+    assert fast(body) == reference(body)
+
+
+LAYOUTS = {
+    "eventVersion not first": lambda record: {"eventID": record["eventID"], **record},
+    "eventVersion escaped": lambda record: json.loads(
+        json.dumps(record).replace('"eventVersion"', '"event\\u0056ersion"')
+    ),
+    "no eventVersion": lambda record: {key: value for key, value in record.items() if key != "eventVersion"},
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("position", [0, 1, -1])
+def test_a_record_that_cannot_be_located_leaves_the_file_to_the_two_pass_reader(layout, position):
+    # Given compact files whose first, second or last record (a Redshift event) does not start as CloudTrail
+    # writes records, next to nested objects that do
+    records = [event("execute_statement"), event("create_connection"), event("authorize_datashare")]
+    for record in records:
+        record["responseElements"] = {"items": [{"eventVersion": "1.08", "eventSource": "redshift.amazonaws.com"}] * 2}
+    records[position] = LAYOUTS[layout](records[position])
+    text = compact(records)
+    if layout == "eventVersion escaped":
+        text = text.replace(b'"eventVersion"', b'"event\\u0056ersion"', 1) if position == 0 else text
+    # When both paths read it, plain and gzipped
+    # Then they agree
+    for body in (text, gzip.compress(text)):
+        assert fast(body) == reference(body)
+
+
+KEPT = b'{"eventVersion":"1","eventSource":"redshift.amazonaws.com","eventID":"a"}'
+OTHER = b'{"eventVersion":"1","eventID":"b"}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"Records":[' + KEPT + b"]}\n",
+        b'{"Records":[' + KEPT + b"] }",
+        b'{"Records":[' + KEPT + b" ]}",
+        b"[" + KEPT + b"]",
+        b"[" + OTHER + b", " + KEPT + b"]",
+        b"[" + KEPT + b" ," + OTHER + b"]",
+        b'{"Records":[' + KEPT.replace(b":", b": ", 1) + b"]}",
+        b'{"Records":[' + KEPT + b'],"Records":[]}',
+        b'{"Records":[],"Records":[' + KEPT + b"]}",
+        b'{"x":[' + OTHER + b'],"Records":[' + KEPT + b"]}",
+        b'{"Records":[' + KEPT + b'],"x":[' + OTHER + b"]}",
+    ],
+)
+def test_spaces_and_framing_around_records_are_read_as_the_reference_reads_them(text):
+    # Given a small file with spaces between or around its records, or other framing
+    # When both paths read it, plain and gzipped
+    # Then they agree
+    for body in (text, gzip.compress(text)):
+        assert fast(body) == reference(body)
