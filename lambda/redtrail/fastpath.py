@@ -170,7 +170,11 @@ def _matches(records: Sequence[_Record]) -> list[int]:
 
 
 def _context_may_match(context: dict[str, Raw]) -> bool:
-    return any(key.startswith(ENCRYPTION_CONTEXT_PREFIX) for key in context)
+    # A loop, not any(...): twice as fast, and one record in ten has a context.
+    for key in context:  # noqa: SIM110
+        if key.startswith(ENCRYPTION_CONTEXT_PREFIX):
+            return True
+    return False
 
 
 def _add_piece(selection: Selection, piece: bytes) -> bool:
@@ -280,12 +284,11 @@ class _Buffer(ctypes.Structure):
     )
 
 
-_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
-_get_buffer.argtypes = (ctypes.py_object, ctypes.POINTER(_Buffer), ctypes.c_int)
-_get_buffer.restype = ctypes.c_int
-_release_buffer = ctypes.pythonapi.PyBuffer_Release
-_release_buffer.argtypes = (ctypes.POINTER(_Buffer),)
-_release_buffer.restype = None
+# Private prototypes: ctypes.pythonapi's function objects are shared, and other code may set their argtypes.
+_get_buffer = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.POINTER(_Buffer), ctypes.c_int)(
+    ("PyObject_GetBuffer", ctypes.pythonapi)
+)
+_release_buffer = ctypes.PYFUNCTYPE(None, ctypes.POINTER(_Buffer))(("PyBuffer_Release", ctypes.pythonapi))
 
 
 def _address(data: bytes | Raw) -> int:
