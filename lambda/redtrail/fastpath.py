@@ -30,7 +30,7 @@ from msgspec import Raw, Struct
 
 from redtrail.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
 from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
-from redtrail.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json
+from redtrail.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json, stated_length
 
 WHOLE_TEXT_BYTES = 8 << 20  # a gzip file inflating to more is read in pieces (``select``): faster from about 8 MB
 PIECE_BYTES = 24_000
@@ -110,7 +110,7 @@ def select(body: bytes) -> Selection | None:
     Large: inflating to more than ``WHOLE_TEXT_BYTES`` by its gzip trailer. Smaller files are faster read whole
     (``select_text``), as their text still fits in the CPU's caches.
     """
-    if not body.startswith(GZIP_MAGIC) or int.from_bytes(body[-4:], "little") <= WHOLE_TEXT_BYTES:
+    if not body.startswith(GZIP_MAGIC) or stated_length(body) <= WHOLE_TEXT_BYTES:
         return None
     selection = Selection(0, [])
     try:
