@@ -226,7 +226,7 @@ def _select_located(text: bytes) -> Selection | None:
         return Selection(len(records), [])
     starts = _RecordStarts(text, records)
     # The last record ends where the text does, with "}]" or "}]}" (_LocatedFile forbids other members).
-    end = len(text.rstrip(_JSON_SPACE))
+    end = _json_end(text)
     last = end - len(closing) if text.endswith(b"}" + closing, 0, end) else -1
     picked = []
     for index in matches:
@@ -331,9 +331,7 @@ def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
         framing = _framing(carry)
         carry = carry[len(framing[0]) :]
         ascii = _check(carry)
-    end = len(carry)
-    while end and carry[end - 1] in _JSON_SPACE:
-        end -= 1
+    end = _json_end(carry)
     closing = framing[1]
     if not carry.endswith(closing, 0, end):
         raise _NotCompactError
@@ -351,6 +349,14 @@ def _piece(records: memoryview, ascii: bool) -> bytes:
     if not (ascii or _valid_utf8(bytes(records))):
         raise _NotCompactError
     return b"".join((b"[", records, b"]"))
+
+
+def _json_end(text: bytes) -> int:
+    """Where ``text`` ends but for trailing JSON whitespace (counted back, so the text is not copied)."""
+    end = len(text)
+    while end and text[end - 1] in _JSON_SPACE:
+        end -= 1
+    return end
 
 
 def _framing(text: bytes) -> tuple[bytes, bytes]:
