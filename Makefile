@@ -7,14 +7,14 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint typecheck unit integration infra-test synth clean bench
+.PHONY: setup demo test lint typecheck imports unit integration infra-test synth clean bench
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . -e devtools
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: setup
-	$(BIN)/python -m redtrail.demo
+	$(BIN)/python -m redtrail_devtools.demo
 
 bench: setup
 	$(BIN)/python -m bench.run
@@ -34,11 +34,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+imports: setup
+	$(BIN)/lint-imports
+
 synth: setup
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
-test: lint typecheck synth
+test: lint typecheck imports synth
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 clean:

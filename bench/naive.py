@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from redtrail.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
-from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
+from redtrail.core.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
+from redtrail.core.service_accounts import SERVICE_ACCOUNT_REGIONS
 
 
 def records(body: bytes) -> list[Any]:

@@ -34,10 +34,10 @@ from typing import Any
 
 from bench import naive
 from bench.generate import CACHE, Corpus, corpus
-from redtrail.fastpath import select
-from redtrail.notifications import TrailObject
-from redtrail.pipeline import analyze, analyze_body, process_object
-from redtrail.trail_file import decompress, inflated_chunks, records_of
+from redtrail.core.pipeline import analyze, analyze_body, process_object
+from redtrail.core.s3_events import TrailObject
+from redtrail.core.selective_reader import select
+from redtrail.core.trail_file import decompress, inflated_chunks, records_of
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "tests" / "data" / "cloudtrail"
@@ -213,7 +213,7 @@ def count_dynamodb_requests(paths: Sequence[Path]) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from redtrail.aws import BATCH_SIZE, EventTable
+    from redtrail.adapters.dynamodb import BATCH_SIZE, EventTable
 
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")

@@ -1,17 +1,23 @@
-"""The Lambda asset, bundled without Docker: the ``redtrail`` package plus the wheels of lambda/requirements.txt.
+"""The Lambda asset, bundled without Docker: the function's runtime and nothing else.
+
+What ships: the handler and the ``redtrail`` modules it imports (found by ``modulefinder``, so never the CLI)
+and the code of the wheels in lambda/requirements.txt (isal, msgspec), each byte-compiled for the runtime's
+Python as unchecked-hash ``.pyc`` files (``/var/task`` is read-only: without them every cold start compiles
+the modules again), plus the wheels' licence files under ``licenses/``. No stubs, no dist-info, no C sources.
 
 The wheels are the manylinux ones for the function's architecture and Python version, fetched by pip once per
-(requirements, architecture, Python version) into a cache outside cdk.out, so later synths (and test synths
-into temporary directories) copy them instead of calling pip. The asset hash comes from the source, the
-requirements and these bundling options, so an unchanged asset is not bundled again in the same cdk.out.
+(requirements, architecture, Python version) into a cache outside cdk.out. The asset hash is computed from what
+ships (the modules, the requirements, the platform and Python version), so a CLI change is not a new asset.
 """
 
 import hashlib
+import modulefinder
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +27,16 @@ from aws_cdk import aws_lambda as lambda_
 
 LAMBDA_SOURCE = Path(__file__).resolve().parents[1] / "lambda"
 PACKAGE = "redtrail"
+HANDLER_MODULE = Path(PACKAGE, "function", "handler.py")
 REQUIREMENTS = "requirements.txt"
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64", "aarch64": "manylinux2014_aarch64"}
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+BYTECODE_PYTHON_ENV = "REDTRAIL_BYTECODE_PYTHON"  # an interpreter of the runtime's version, if not found by itself
+_SHIPPED_SUFFIXES = (".py", ".so")
+_LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
+
+
+class BundlingError(RuntimeError):
+    """The asset cannot be built as it must be (no interpreter to byte-compile with)."""
 
 
 def default_cache() -> Path:
@@ -32,13 +45,13 @@ def default_cache() -> Path:
 
 @jsii.implements(ILocalBundling)
 class LocalBundling:
-    """Copies the package and pip-installs the runtime wheels for one architecture and Python version."""
+    """Copies the runtime and the wheels' code for one architecture and Python version, then byte-compiles."""
 
     def __init__(
         self,
         *,
         architecture: str = "x86_64",
-        python_version: str = "3.14",
+        python_version: str = "3.13",
         source: Path = LAMBDA_SOURCE,
         cache: Path | None = None,
     ) -> None:
@@ -52,9 +65,28 @@ class LocalBundling:
     def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
         """Bundle into ``output_dir``; True, so that Docker is never needed."""
         output = Path(output_dir)
-        shutil.copytree(self.wheels(), output, dirs_exist_ok=True)
-        shutil.copytree(self.source / PACKAGE, output / PACKAGE, ignore=_IGNORED, dirs_exist_ok=True)
+        wheels = self.wheels()
+        for path in _shipped(wheels):
+            _copy(path, output / path.relative_to(wheels))
+        for path in _licenses(wheels):
+            _copy(path, output / "licenses" / path.relative_to(wheels))
+        for path in runtime_modules(self.source):
+            _copy(path, output / path.relative_to(self.source))
+        self.byte_compile(output)
         return True
+
+    def byte_compile(self, output: Path) -> None:
+        """Compile every module for the runtime's Python (``.pyc`` that the runtime uses without checking)."""
+        command = [
+            str(bytecode_python(self.python_version)),
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(output),
+        ]
+        subprocess.run(command, check=True)  # noqa: S603 (fixed arguments)
 
     def wheels(self) -> Path:
         """The installed requirements for this platform (pip runs only when they are not cached yet)."""
@@ -104,6 +136,80 @@ class LocalBundling:
         ]
 
 
+def runtime_modules(source: Path = LAMBDA_SOURCE) -> list[Path]:
+    """The handler's file and every ``redtrail`` module it imports, directly or not (packages' ``__init__``
+    included), in path order."""
+    finder = modulefinder.ModuleFinder(path=[str(source)])  # only our package: nothing else is followed
+    handler = source / HANDLER_MODULE
+    finder.run_script(str(handler))
+    found = {Path(vars(module)["__file__"]) for name, module in finder.modules.items() if name.split(".")[0] == PACKAGE}
+    return sorted(found | {handler})
+
+
+def asset_hash(source: Path, requirements: Path, platform: str, python_version: str) -> str:
+    """What identifies an asset: the shipped modules' paths and contents, the requirements, platform, Python."""
+    digest = hashlib.sha256(f"{platform}|{python_version}|unchecked-hash|".encode())
+    for path in [*runtime_modules(source), requirements]:
+        digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _shipped(wheels: Path) -> Iterator[Path]:
+    """The wheels' code: modules and extensions of their packages, no dist-info, stubs or bundled sources."""
+    for path in sorted(wheels.rglob("*")):
+        parts = path.relative_to(wheels).parts
+        if path.is_file() and path.suffix in _SHIPPED_SUFFIXES and not parts[0].endswith(".dist-info"):
+            yield path
+
+
+def _licenses(wheels: Path) -> Iterator[Path]:
+    """The licence files the wheels carry (their dist-info's and bundled libraries'): they ship with the code."""
+    for path in sorted(wheels.rglob("*")):
+        if path.is_file() and path.name.upper().startswith(_LICENSE_NAMES):
+            yield path
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def bytecode_python(version: str) -> Path:
+    """An interpreter of ``version`` (the runtime's ``X.Y``): ``$REDTRAIL_BYTECODE_PYTHON``, ``pythonX.Y`` on the
+    PATH, or a pyenv install; BundlingError naming what to do when there is none."""
+    candidates: list[Path] = []
+    if os.environ.get(BYTECODE_PYTHON_ENV):
+        candidates.append(Path(os.environ[BYTECODE_PYTHON_ENV]))
+    if sys.version_info[:2] == tuple(int(part) for part in version.split(".")):
+        candidates.append(Path(sys.executable))
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        candidates.append(Path(on_path))
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates += sorted(pyenv.glob(f"{version}.*/bin/python{version}"), reverse=True)
+    for candidate in candidates:
+        if _runs_as(candidate, version):
+            return candidate
+    raise BundlingError(
+        f"byte-compiling the function's code needs Python {version} (the function's runtime), and none was found: "
+        f"install it (e.g. pyenv install {version}), or set {BYTECODE_PYTHON_ENV} to its interpreter"
+    )
+
+
+def _runs_as(interpreter: Path, version: str) -> bool:
+    try:
+        found = subprocess.run(  # noqa: S603 (a candidate interpreter, fixed arguments)
+            [str(interpreter), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0 and found.stdout.strip() == version
+
+
 def lambda_code(
     architecture: lambda_.Architecture, runtime: lambda_.Runtime, *, cache: Path | None = None
 ) -> lambda_.Code:
@@ -112,12 +218,7 @@ def lambda_code(
     bundler = LocalBundling(architecture=architecture.name, python_version=python_version, cache=cache)
     return lambda_.Code.from_asset(
         str(LAMBDA_SOURCE),
-        asset_hash_type=AssetHashType.SOURCE,
-        exclude=["**/__pycache__", "*.egg-info", "*.pyc"],
-        bundling=BundlingOptions(
-            image=DockerImage.from_registry("local-bundling-only"),
-            local=bundler,
-            # Part of the asset hash: a new architecture or Python version is a new asset.
-            command=["local-bundling-only", bundler.platform, python_version],
-        ),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_hash(LAMBDA_SOURCE, LAMBDA_SOURCE / REQUIREMENTS, bundler.platform, python_version),
+        bundling=BundlingOptions(image=DockerImage.from_registry("local-bundling-only"), local=bundler),
     )

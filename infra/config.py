@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_cdk import aws_logs as logs
 
-from redtrail.settings import DEFAULT_REDACT_FIELDS, DEFAULT_SENSITIVE_EVENT_NAMES
-from redtrail.stack_outputs import DEFAULT_STACK_NAME
+from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS, DEFAULT_SENSITIVE_EVENT_NAMES, PipelineOptions
+from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 
 
 class ConfigError(ValueError):
@@ -69,6 +69,7 @@ class StackConfig:
     function_timeout_seconds: int = 120
     function_memory_mb: int = 512
     log_retention_days: int = 90
+    tracing: bool = True
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION:
@@ -90,6 +91,11 @@ class StackConfig:
     def trail_key_prefix(self) -> str:
         """Where trail files start: ``<trailPrefix>AWSLogs/``."""
         return f"{self.trail_prefix}AWSLogs/"
+
+    @property
+    def pipeline_options(self) -> PipelineOptions:
+        """The options the function (and ``redtrail ingest``, reading the function's environment) runs with."""
+        return PipelineOptions(self.retention_days, self.sensitive_event_names, self.redact_fields)
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -135,6 +141,15 @@ def _whole(minimum: int, maximum: int, allowed: frozenset[int] | None = None) ->
         return value
 
     return parse
+
+
+def _boolean(name: str, raw: Any) -> bool:
+    text = str(raw).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise ConfigError(f"context key {name}: expected true or false, got {raw!r}")
 
 
 def _prefix(name: str, raw: Any) -> str:
@@ -274,6 +289,13 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         _whole(1, 3653, frozenset(LOG_RETENTION)),
         "Retention of the function's log group, in days (a CloudWatch Logs retention value).",
     ),
+    ContextKey(
+        "tracing",
+        "tracing",
+        _boolean,
+        "X-Ray tracing of the function (Lambda active tracing and the Powertools Tracer's subsegments for its AWS "
+        "calls); `false` leaves the X-Ray SDK unloaded, which shortens cold starts (docs/architecture.md).",
+    ),
 )
 
 
@@ -281,6 +303,8 @@ def _default_text(key: ContextKey, defaults: Mapping[str, Any]) -> str:
     default = defaults[key.field]
     if default is None or default == "":
         return key.unset
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
     if isinstance(default, tuple):
         return ", ".join(f"`{item}`" for item in default)
     return f"`{default}`"

@@ -11,8 +11,8 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.source import TrailSource
 from infra.constructs.storage import EventStore
 from infra.nag import add_checks
-from redtrail import stack_outputs
-from redtrail.stack_outputs import OUTPUT_KEYS
+from redtrail.contracts import stack_outputs
+from redtrail.contracts.stack_outputs import OUTPUT_KEYS
 
 
 class RedtrailStack(Stack):
@@ -35,9 +35,8 @@ class RedtrailStack(Stack):
             key_prefix=source.key_prefix,
             kms_key=source.kms_key,
             table=storage.table,
-            retention_days=config.retention_days,
-            sensitive_event_names=config.sensitive_event_names,
-            redact_fields=config.redact_fields,
+            options=config.pipeline_options,
+            tracing=config.tracing,
             timeout=Duration.seconds(config.function_timeout_seconds),
             memory_size=config.function_memory_mb,
             log_retention=config.log_retention,

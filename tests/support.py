@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
+from redtrail.contracts.settings import PipelineOptions
+
 TESTS = Path(__file__).parent
+# What the pipeline did when no option was given: no retention, nothing sensitive, nothing redacted.
+BARE_OPTIONS = PipelineOptions(retention_days=None, sensitive_event_names=(), redact_fields=())
 EVENTS = TESTS / "events"
 DATA = TESTS / "data"
 REFERENCE = DATA / "reference" / "redshift-logging-with-cloudtrail.txt"

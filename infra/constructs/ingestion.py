@@ -1,7 +1,5 @@
 """Delivery and processing: S3 notification -> SQS queue (with DLQ) -> the redtrail function -> the table."""
 
-from collections.abc import Sequence
-
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -17,10 +15,11 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.nag import acknowledge, wildcard_resource
-from redtrail.metric_names import NAMESPACE, SERVICE
+from redtrail.contracts.metric_names import NAMESPACE, SERVICE
+from redtrail.contracts.settings import Env, PipelineOptions
 
-HANDLER = "redtrail.handler.lambda_handler"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+HANDLER = "redtrail.function.handler.lambda_handler"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 # The AWS-managed Powertools v3 layer (with the tracer extra) for this runtime and architecture, resolved at deploy.
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/latest"
@@ -41,9 +40,8 @@ class Ingestion(Construct):
         key_prefix: str,
         kms_key: kms.IKey | None,
         table: dynamodb.ITable,
-        retention_days: int | None,
-        sensitive_event_names: Sequence[str],
-        redact_fields: Sequence[str],
+        options: PipelineOptions,
+        tracing: bool,
         timeout: Duration,
         memory_size: int,
         log_retention: logs.RetentionDays,
@@ -92,9 +90,9 @@ class Ingestion(Construct):
             role=role,
             timeout=timeout,
             memory_size=memory_size,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
             log_group=self.log_group,
-            environment=_environment(table, retention_days, sensitive_event_names, redact_fields),
+            environment=_environment(table, options, tracing),
         )
         bucket.grant_read(self.function, f"{key_prefix}*")
         if kms_key is not None:
@@ -105,7 +103,7 @@ class Ingestion(Construct):
         )
         # Files no retry can mend (corrupt, deleted) are moved to the dead-letter queue by the function itself.
         self.dead_letter_queue.grant_send_messages(self.function)
-        self.function.add_environment("DEAD_LETTER_QUEUE_URL", self.dead_letter_queue.queue_url)
+        self.function.add_environment(Env.DEAD_LETTER_QUEUE_URL, self.dead_letter_queue.queue_url)
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,
@@ -119,16 +117,25 @@ class Ingestion(Construct):
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=key_prefix, suffix=TRAIL_FILE_SUFFIX),
         )
-        self._acknowledge(role, bucket, key_prefix)
+        self._acknowledge(role, bucket, key_prefix, tracing)
 
-    def _acknowledge(self, role: iam.Role, bucket: s3.IBucket, key_prefix: str) -> None:
+    def _acknowledge(self, role: iam.Role, bucket: s3.IBucket, key_prefix: str, tracing: bool) -> None:
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            f"{RUNTIME.name}, not the newest Python runtime: the asset ships byte-code compiled by an interpreter of "
+            "the runtime's version, and the build machines have 3.13, not 3.14 (docs/architecture.md). Supported "
+            "by Lambda until 2029.",
+        )
         policy = role.node.find_child("DefaultPolicy")
-        for finding, reason in (
-            (
+        if tracing:
+            acknowledge(
+                policy,
                 "AwsSolutions-IAM5[Resource::*]",
                 "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
                 "permissions.",
-            ),
+            )
+        for finding, reason in (
             (
                 "AwsSolutions-IAM5[Action::s3:GetObject*]",
                 "Bucket.grant_read's object actions, on trail files of this bucket only (the prefix below).",
@@ -161,17 +168,12 @@ class Ingestion(Construct):
                 )
 
 
-def _environment(
-    table: dynamodb.ITable, retention_days: int | None, sensitive: Sequence[str], redact: Sequence[str]
-) -> dict[str, str]:
-    """What redtrail.settings and Powertools read."""
-    environment = {
+def _environment(table: dynamodb.ITable, options: PipelineOptions, tracing: bool) -> dict[str, str]:
+    """What ``redtrail.contracts.settings`` and Powertools read."""
+    return {
         "POWERTOOLS_SERVICE_NAME": SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
-        "TABLE_NAME": table.table_name,
-        "SENSITIVE_EVENT_NAMES": ",".join(sensitive),
-        "REDACT_FIELDS": ",".join(redact),
+        Env.TABLE_NAME: table.table_name,
+        Env.TRACING: "true" if tracing else "false",
+        **options.environment(),
     }
-    if retention_days is not None:
-        environment["RETENTION_DAYS"] = str(retention_days)
-    return environment

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from redtrail.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
 
 HEALTH_PERIOD = Duration.minutes(5)
 SENSITIVE_PERIOD = Duration.minutes(5)

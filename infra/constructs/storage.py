@@ -4,7 +4,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from redtrail import schema
+from redtrail.contracts import schema
 
 
 class EventStore(Construct):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import CONTEXT_KEYS, ConfigError, StackConfig, context_keys_markdown
-from redtrail.settings import DEFAULT_SENSITIVE_EVENT_NAMES
+from redtrail.contracts.settings import DEFAULT_SENSITIVE_EVENT_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 

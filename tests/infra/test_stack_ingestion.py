@@ -6,8 +6,8 @@ from aws_cdk.assertions import Capture, Match
 from infra_support import KEY_ARN, Synth, arn_of, as_list, function, function_statements, only, ref, resources
 
 from infra.constructs.ingestion import HANDLER, POWERTOOLS_LAYER_PARAMETER
-from redtrail.metric_names import NAMESPACE, SERVICE
-from redtrail.settings import DEFAULT_REDACT_FIELDS
+from redtrail.contracts.metric_names import NAMESPACE, SERVICE
+from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS
 
 
 def queues(synth: Synth) -> tuple[str, dict[str, Any], str, dict[str, Any]]:

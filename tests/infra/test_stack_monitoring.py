@@ -7,7 +7,7 @@ import pytest
 from aws_cdk.assertions import Match
 from infra_support import Synth, function, only, ref, resources
 
-from redtrail.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
 
 
 def topic_id(synth: Synth) -> str:

@@ -2,7 +2,7 @@
 
 from infra_support import Synth
 
-from redtrail.stack_outputs import OUTPUT_KEYS
+from redtrail.contracts.stack_outputs import OUTPUT_KEYS
 
 
 def test_outputs_are_the_stable_keys(synth: Synth) -> None:

@@ -2,7 +2,7 @@
 
 from infra_support import Synth, only
 
-from redtrail import schema
+from redtrail.contracts import schema
 
 
 def test_table_is_built_from_the_shared_schema(synth: Synth) -> None:

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from redtrail import service
-from redtrail.aws import EventTable
-from redtrail.sqs_events import lambda_event
+from redtrail.adapters.dynamodb import EventTable
+from redtrail.function import consumer
+from redtrail_devtools.poller import lambda_event
 from tests.support import trail_bucket_with_queue
 
 REGION = "us-east-1"
@@ -89,9 +89,9 @@ def pipeline(aws):
     table.create()
     operations.clear()
     built = Pipeline(s3, sqs, dynamodb, queue_url, queue_arn, table, operations)
-    service.default_dependencies.cache_clear()
+    consumer.default_dependencies.cache_clear()
     yield built
-    service.default_dependencies.cache_clear()
+    consumer.default_dependencies.cache_clear()
 
 
 @pytest.fixture

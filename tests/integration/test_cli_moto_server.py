@@ -7,8 +7,8 @@ import uuid
 import boto3
 import pytest
 
-from redtrail.cli import main
-from redtrail.local_aws import moto_server
+from redtrail.cli.main import main
+from redtrail_devtools.emulator import moto_server
 from tests.support import REAL_TRAILS, REFERENCE_EXAMPLES, event, local_credentials, trail_file
 
 REGION = "us-east-1"

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from redtrail import queries, service
-from redtrail.handler import lambda_handler
+from redtrail.core import queries
+from redtrail.function import consumer
+from redtrail.function.handler import lambda_handler
 from tests.integration.conftest import BUCKET, emf_metrics
 from tests.support import event, trail_file
 
@@ -16,7 +17,7 @@ KEY = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
 def dead_letters(pipeline, monkeypatch):
     url = pipeline.sqs.create_queue(QueueName="redtrail-dead-letters")["QueueUrl"]
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", url)
-    service.default_dependencies.cache_clear()
+    consumer.default_dependencies.cache_clear()
     return url
 
 

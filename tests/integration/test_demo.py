@@ -11,7 +11,7 @@ def test_the_demo_runs_end_to_end_on_a_local_aws():
     # Given a machine with no AWS account
     # When the demo runs, as `make demo` runs it
     result = subprocess.run(
-        [sys.executable, "-m", "redtrail.demo"], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "redtrail_devtools.demo"], capture_output=True, text=True, timeout=300, check=False
     )
     # Then it deploys the stack locally, processes the files and prints the query table, then stops cleanly
     assert result.returncode == 0, result.stderr[-3000:]

@@ -20,11 +20,12 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
-from redtrail import service
-from redtrail.aws import EventTable, TrailStore
-from redtrail.handler import lambda_handler
-from redtrail.notifications import TrailObject, notification_body
-from redtrail.observability import logger
+from redtrail.adapters.dynamodb import EventTable
+from redtrail.adapters.s3 import TrailStore
+from redtrail.core.s3_events import TrailObject, notification_body
+from redtrail.function import consumer
+from redtrail.function.handler import lambda_handler
+from redtrail.function.observability import logger
 from tests.integration.conftest import BUCKET, REGION, TABLE, emf_metrics
 from tests.support import event, trail_file
 
@@ -100,13 +101,13 @@ class Faults:
 def sleeps(pipeline, monkeypatch):
     """The handler's table with its backoff pauses recorded instead of slept (clients made on first use)."""
     recorded: list[float] = []
-    real = service.default_dependencies
+    real = consumer.default_dependencies
 
     @functools.cache
-    def recording() -> service.Dependencies:
+    def recording() -> consumer.Dependencies:
         return dataclasses.replace(real(), table=EventTable(TABLE, sleep=recorded.append))
 
-    monkeypatch.setattr(service, "default_dependencies", recording)
+    monkeypatch.setattr(consumer, "default_dependencies", recording)
     return recorded
 
 
@@ -253,14 +254,14 @@ def test_the_same_file_delivered_twice_and_processed_concurrently_leaves_one_ite
             barrier.wait()  # both instances have read and analyzed the file: now both write
             return super().write(items)
 
-    deps = service.default_dependencies()
+    deps = consumer.default_dependencies()
     instances = [dataclasses.replace(deps, store=TrailStore(), table=TogetherTable(TABLE)) for _ in range(2)]
     outcomes: list[Any] = []
     errors: list[BaseException] = []
 
     def run(dependencies):
         try:
-            outcomes.append(service.ingest_object(trail_object, dependencies))
+            outcomes.append(consumer.ingest_object(trail_object, dependencies))
         except BaseException as error:
             errors.append(error)
 

@@ -18,7 +18,8 @@ import pytest
 
 from bench.generate import Generator
 from infra.config import StackConfig
-from redtrail.pipeline import analyze_body
+from redtrail.core.pipeline import analyze_body
+from tests.support import BARE_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDS = 50_000
@@ -64,9 +65,9 @@ def child(path: str) -> None:
     import boto3
     from moto import mock_aws
 
-    from redtrail.aws import EventTable
-    from redtrail.handler import lambda_handler
-    from redtrail.sqs_events import lambda_event
+    from redtrail.adapters.dynamodb import EventTable
+    from redtrail.function.handler import lambda_handler
+    from redtrail_devtools.poller import lambda_event
     from tests.support import trail_bucket_with_queue
 
     with mock_aws():
@@ -122,7 +123,7 @@ def test_a_50000_record_file_is_processed_within_the_function_memory(tmp_path):
     body = Generator(SEED).trail_file(RECORDS)
     path = tmp_path / "big.json.gz"
     path.write_bytes(body)
-    expected = analyze_body(body, source="expected")
+    expected = analyze_body(body, source="expected", options=BARE_OPTIONS)
     assert expected is not None
     assert expected.outcome.records == RECORDS
     env = {

@@ -13,9 +13,9 @@ import time
 import boto3
 import pytest
 
-from redtrail.cli import main
-from redtrail.local import WORK_DIR
-from redtrail.local_aws import free_port
+from redtrail.cli.main import main
+from redtrail_devtools.deploy import WORK_DIR
+from redtrail_devtools.emulator import free_port
 from tests.support import REFERENCE_EXAMPLES, event, local_credentials, trail_file
 
 pytestmark = pytest.mark.slow

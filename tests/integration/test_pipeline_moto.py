@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from redtrail import queries
-from redtrail.handler import lambda_handler
-from redtrail.queries import EventQuery
+from redtrail.core import queries
+from redtrail.core.queries import EventQuery
+from redtrail.function.handler import lambda_handler
 from tests.integration.conftest import BUCKET, emf_metrics
 from tests.support import REFERENCE_EXAMPLES, event, trail_file
 

@@ -3,15 +3,16 @@ import io
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from redtrail.aws import EventTable, TrailStore
-from redtrail.errors import (
+from redtrail.adapters.dynamodb import EventTable
+from redtrail.adapters.s3 import TrailStore
+from redtrail.core.errors import (
     AccessDeniedError,
     ObjectNotFoundError,
     StorageError,
     TableNotFoundError,
     TableWriteError,
 )
-from redtrail.notifications import TrailObject
+from redtrail.core.s3_events import TrailObject
 
 
 def _client_error(code, operation="BatchWriteItem"):

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from redtrail.classify import MatchedBy, classify
-from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS, service_account_region
+from redtrail.core.classify import MatchedBy, classify
+from redtrail.core.service_accounts import SERVICE_ACCOUNT_REGIONS, service_account_region
 from tests.support import EVENTS, REFERENCE, event, real_records
 
 REFERENCE_CASES = [

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from redtrail.cli import main
-from redtrail.output import escape, plain, render
-from redtrail.timeparse import parse_time
+from redtrail.cli.main import main
+from redtrail.cli.output import escape, plain, render
+from redtrail.cli.timeparse import parse_time
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 

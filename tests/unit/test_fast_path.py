@@ -18,18 +18,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.generate import Generator
-from redtrail import fastpath, pipeline
-from redtrail.errors import TrailFileError
-from redtrail.fastpath import PIECE_BYTES, load_picked, select, select_text
-from redtrail.items import event_json
-from redtrail.notifications import TrailObject
-from redtrail.pipeline import analyze, analyze_body, process_object
-from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
-from redtrail.trail_file import decompress, records_of
+from redtrail.contracts.settings import PipelineOptions
+from redtrail.core import pipeline, selective_reader
+from redtrail.core.errors import TrailFileError
+from redtrail.core.items import event_json
+from redtrail.core.pipeline import analyze, analyze_body, process_object
+from redtrail.core.s3_events import TrailObject
+from redtrail.core.selective_reader import PIECE_BYTES, load_picked, select, select_text
+from redtrail.core.service_accounts import SERVICE_ACCOUNT_REGIONS
+from redtrail.core.trail_file import decompress, records_of
 from tests.support import EVENTS, REAL_TRAILS, event
 
 SOURCE = "s3://bucket/AWSLogs/1/CloudTrail/us-east-1/2024/05/01/file.json.gz"
-SENSITIVE = frozenset({"CreateNamespace", "ExecuteStatement", "Decrypt"})
+SENSITIVE = ("CreateNamespace", "ExecuteStatement", "Decrypt")
+OPTIONS = PipelineOptions(retention_days=30, sensitive_event_names=SENSITIVE, redact_fields=())
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)  # quarantined records carry their ingestion time
 
 
@@ -47,7 +49,7 @@ def reference(body: bytes) -> Any:
         records = records_of(body)
         if records is None:
             return None
-        return analyze(records, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE, now=NOW)
+        return analyze(records, source=SOURCE, options=OPTIONS, now=NOW)
 
     return outcome_of(run, body)
 
@@ -57,10 +59,10 @@ def fast(body: bytes) -> Any:
     text read whole (below WHOLE_TEXT_BYTES), and read in pieces as it is inflated (large files)."""
 
     def run(body):
-        return analyze_body(body, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE, now=NOW)
+        return analyze_body(body, source=SOURCE, options=OPTIONS, now=NOW)
 
     whole = outcome_of(run, body)
-    with mock.patch.object(fastpath, "WHOLE_TEXT_BYTES", -1):
+    with mock.patch.object(selective_reader, "WHOLE_TEXT_BYTES", -1):
         assert outcome_of(run, body) == whole, "the two routes disagree"
     return whole
 
@@ -452,7 +454,7 @@ def test_records_written_as_cloudtrail_writes_them_are_read_in_one_pass_and_agre
     document: Any = {"Records": records} if wrapped else records
     text = json.dumps(document, ensure_ascii=escape, separators=(",", ":")).encode()
     # When the text is selected, with the two-pass reader ruled out, and both paths read the file
-    with mock.patch.object(fastpath, "_pick", side_effect=AssertionError("read twice")):
+    with mock.patch.object(selective_reader, "_pick", side_effect=AssertionError("read twice")):
         selection = select_text(text)
     # Then it was read in one pass, and the paths agree, plain and gzipped
     assert selection is not None
@@ -524,7 +526,7 @@ def test_process_object_takes_the_fast_path(monkeypatch):
         raise AssertionError("a slower reader was used")
 
     monkeypatch.setattr(pipeline, "records_in", not_needed)
-    monkeypatch.setattr(fastpath, "_pick", not_needed)
+    monkeypatch.setattr(selective_reader, "_pick", not_needed)
     written = []
 
     def write(items):
@@ -532,7 +534,7 @@ def test_process_object_takes_the_fast_path(monkeypatch):
         return len(items)
 
     # When the object is processed
-    outcome = process_object(TrailObject("b", "k.json.gz"), read=lambda _: body, write=write)
+    outcome = process_object(TrailObject("b", "k.json.gz"), read=lambda _: body, write=write, options=OPTIONS)
     # Then its text was read once, whole (a small file), and its event written
     assert (outcome.records, outcome.kept, outcome.written) == (2, 1, 1)
     assert select(body) is None
@@ -544,7 +546,7 @@ def test_a_large_file_is_read_in_pieces_as_it_is_inflated(monkeypatch):
     # Given a compact gzip file that inflates to more than WHOLE_TEXT_BYTES (lowered for the test)
     records = list(Generator(5).records(200))
     body = gzip.compress(compact(records))
-    monkeypatch.setattr(fastpath, "WHOLE_TEXT_BYTES", len(decompress(body)) - 1)
+    monkeypatch.setattr(selective_reader, "WHOLE_TEXT_BYTES", len(decompress(body)) - 1)
     # When it is selected
     selection = select(body)
     # Then it is read in pieces, with the reference path's count, and the items agree

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from redtrail import schema
-from redtrail.classify import Match, MatchedBy, classify
-from redtrail.items import InvalidRecordError, build_item, expiry_epoch, resource_of
+from redtrail.contracts import schema
+from redtrail.core.classify import Match, MatchedBy, classify
+from redtrail.core.items import InvalidRecordError, build_item, expiry_epoch, resource_of
 from tests.support import event
 
 SOURCE = "s3://trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-2/2017/03/03/file.json.gz"

@@ -4,7 +4,7 @@ import threading
 
 from moto.cloudformation.models import Stack
 
-from redtrail.local import finish_creation_before_readiness
+from redtrail_devtools.moto_internals import finish_creation_before_readiness
 
 
 class SlowResourceMap:

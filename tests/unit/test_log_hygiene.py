@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from redtrail import service
-from redtrail.cli import main
-from redtrail.errors import AccessDeniedError
-from redtrail.handler import lambda_handler
-from redtrail.notifications import TrailObject, notification_body
-from redtrail.observability import logger
-from redtrail.output import plain, render
-from redtrail.service import Dependencies
-from redtrail.settings import Settings
-from redtrail.sqs_events import lambda_event
+from redtrail.cli.main import main
+from redtrail.cli.output import plain, render
+from redtrail.contracts.settings import Settings
+from redtrail.core.errors import AccessDeniedError
+from redtrail.core.s3_events import TrailObject, notification_body
+from redtrail.function import consumer
+from redtrail.function.consumer import Dependencies
+from redtrail.function.handler import lambda_handler
+from redtrail.function.observability import logger
+from redtrail_devtools.poller import lambda_event
 from tests.support import EVENTS, REFERENCE_EXAMPLES, event, trail_file
 
 BUCKET = "trail-bucket"
@@ -136,7 +136,7 @@ def test_function_logs_at_info_hold_no_credentials_and_no_event_contents(monkeyp
     dependencies = Dependencies(
         settings=Settings.from_env({"TABLE_NAME": "events"}), store=FakeStore(objects), table=table
     )
-    monkeypatch.setattr(service, "default_dependencies", lambda: dependencies)
+    monkeypatch.setattr(consumer, "default_dependencies", lambda: dependencies)
     bodies = [notification_body(TrailObject(BUCKET, key), region="us-east-1", event_time=_now()) for key in objects]
     bodies += [(EVENTS / "s3_test_event.json").read_text(), json.dumps(secret_record())[:40]]
     messages = [

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from redtrail.errors import NotificationError
-from redtrail.notifications import TrailObject, objects_in_message, objects_in_notification
+from redtrail.core.errors import NotificationError
+from redtrail.core.s3_events import TrailObject, objects_in_message, objects_in_notification
 from tests.support import EVENTS
 
 DECODED_KEY = (

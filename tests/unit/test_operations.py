@@ -4,11 +4,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from redtrail.local import QueuePoller, apply_notification
-from redtrail.notifications import TrailObject, notification_body, objects_in_message
-from redtrail.operations import backfill, backfill_candidates, key_date, redrive
-from redtrail.progress import Progress
-from redtrail.stack_outputs import OUTPUT_KEYS, StackResources
+from redtrail.cli.progress import Progress
+from redtrail.contracts.stack_outputs import OUTPUT_KEYS, StackResources
+from redtrail.core.backfill import backfill, backfill_candidates, key_date
+from redtrail.core.redrive import redrive
+from redtrail.core.s3_events import TrailObject, notification_body, objects_in_message
+from redtrail_devtools.deploy import apply_notification
+from redtrail_devtools.poller import QueuePoller
 
 KEY = "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_x y+z.json.gz"
 
@@ -69,7 +71,7 @@ def test_backfill_sends_only_trail_logs_since_the_date_ten_a_request():
     queue = FakeQueue()
     batches: list[int] = []
     # When they are backfilled since the second day
-    sent = backfill(objects, queue, region="us-east-1", since=date(2024, 5, 2), on_sent=batches.append)
+    sent = backfill(objects, queue.send, region="us-east-1", since=date(2024, 5, 2), on_sent=batches.append)
     # Then only that day's 11 logs are queued, in batches of at most 10
     assert sent == 11
     assert batches == [10, 1]

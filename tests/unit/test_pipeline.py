@@ -1,10 +1,12 @@
+from dataclasses import replace
+
 import pytest
 
-from redtrail.errors import TrailFileError
-from redtrail.notifications import TrailObject
-from redtrail.pipeline import Status, analyze, process_object
-from redtrail.trail_file import SkipReason
-from tests.support import event, trail_file
+from redtrail.core.errors import TrailFileError
+from redtrail.core.pipeline import Status, analyze, process_object
+from redtrail.core.s3_events import TrailObject
+from redtrail.core.trail_file import SkipReason
+from tests.support import BARE_OPTIONS, event, trail_file
 
 KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/file.json.gz"
 
@@ -30,7 +32,7 @@ def test_analyze_keeps_redshift_events_once_and_counts_the_rest():
         event("create_namespace"),
     ]
     # When it is analyzed
-    analysis = analyze(records, source="f", sensitive_event_names={"CreateNamespace"})
+    analysis = analyze(records, source="f", options=replace(BARE_OPTIONS, sensitive_event_names=("CreateNamespace",)))
     outcome = analysis.outcome
     # Then each event is kept once, the Redshift record without eventID is quarantined, the rest is counted
     ids = [item["eventID"]["S"] for item in analysis.items]
@@ -63,7 +65,7 @@ def test_encryption_context_matches_are_counted():
         "readOnly": True,
     }
     # When it is analyzed
-    outcome = analyze([record], source="f").outcome
+    outcome = analyze([record], source="f", options=BARE_OPTIONS).outcome
     # Then it is kept and counted as an encryption-context match
     assert (outcome.kept, outcome.encryption_context_matches, outcome.write_events) == (1, 1, 0)
 
@@ -73,7 +75,7 @@ def test_process_object_reads_classifies_and_writes():
     body = trail_file([event("authorize_datashare"), {"eventSource": "ec2.amazonaws.com"}, event("create_connection")])
     table = FakeTable()
     # When it is processed
-    outcome = process_object(TrailObject("b", KEY), read=lambda _: body, write=table.write)
+    outcome = process_object(TrailObject("b", KEY), read=lambda _: body, write=table.write, options=BARE_OPTIONS)
     # Then the kept items are written in one call and counted
     assert outcome.status is Status.PROCESSED
     assert (outcome.records, outcome.kept, outcome.written) == (3, 2, 2)
@@ -99,7 +101,7 @@ def test_non_logs_are_skipped_without_writing(key, body, reason):
         return body
 
     # When it is processed
-    outcome = process_object(TrailObject("b", key), read=read, write=table.write)
+    outcome = process_object(TrailObject("b", key), read=read, write=table.write, options=BARE_OPTIONS)
     # Then it is skipped with its reason, read only when its name could not tell, and nothing is written
     assert outcome.status is Status.SKIPPED
     assert outcome.skip_reason is reason
@@ -112,7 +114,10 @@ def test_a_file_without_redshift_events_writes_nothing():
     table = FakeTable()
     # When it is processed
     outcome = process_object(
-        TrailObject("b", KEY), read=lambda _: trail_file([{"eventSource": "ec2.amazonaws.com"}]), write=table.write
+        TrailObject("b", KEY),
+        read=lambda _: trail_file([{"eventSource": "ec2.amazonaws.com"}]),
+        write=table.write,
+        options=BARE_OPTIONS,
     )
     # Then no write call is made
     assert (outcome.records, outcome.kept, outcome.written) == (1, 0, 0)
@@ -124,4 +129,6 @@ def test_a_corrupt_file_raises():
     # When it is processed
     # Then the failure propagates, so that its message is retried and ends in the dead-letter queue
     with pytest.raises(TrailFileError):
-        process_object(TrailObject("b", KEY), read=lambda _: b"\x1f\x8bnot gzip", write=FakeTable().write)
+        process_object(
+            TrailObject("b", KEY), read=lambda _: b"\x1f\x8bnot gzip", write=FakeTable().write, options=BARE_OPTIONS
+        )

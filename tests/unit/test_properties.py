@@ -9,20 +9,22 @@ import copy
 import gzip
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from redtrail.classify import REDSHIFT_SOURCES, classify
-from redtrail.errors import TrailFileError
-from redtrail.pipeline import Analysis, analyze, analyze_body
-from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
-from redtrail.settings import DEFAULT_SENSITIVE_EVENT_NAMES
+from redtrail.contracts.settings import DEFAULT_SENSITIVE_EVENT_NAMES, PipelineOptions
+from redtrail.core.classify import REDSHIFT_SOURCES, classify
+from redtrail.core.errors import TrailFileError
+from redtrail.core.pipeline import Analysis, analyze, analyze_body
+from redtrail.core.service_accounts import SERVICE_ACCOUNT_REGIONS
 
 SOURCE = "s3://bucket/AWSLogs/1/CloudTrail/us-east-1/2024/05/01/file.json.gz"
-SENSITIVE = frozenset(DEFAULT_SENSITIVE_EVENT_NAMES)
+SENSITIVE = DEFAULT_SENSITIVE_EVENT_NAMES
+OPTIONS = PipelineOptions(retention_days=30, sensitive_event_names=SENSITIVE, redact_fields=())
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Values classification and items look for, so that drawn records are often kept, not only ignored.
@@ -95,7 +97,7 @@ def _bodies(document: Any, ascii_only: bool) -> list[bytes]:
 def _answer(body: bytes) -> Analysis | None:
     """analyze_body's answer, or None for a TrailFileError (the one exception it may raise)."""
     try:
-        return analyze_body(body, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE)
+        return analyze_body(body, source=SOURCE, options=OPTIONS)
     except TrailFileError:
         return None
 
@@ -145,7 +147,7 @@ def test_arbitrary_bytes_are_analyzed_or_refused_with_a_trail_file_error(body):
 def test_arbitrary_records_are_kept_rejected_or_ignored(records):
     # Given any list of JSON values as a file's records
     # When they are analyzed directly (the reference path)
-    analysis = analyze(records, source=SOURCE, retention_days=30, sensitive_event_names=SENSITIVE)
+    analysis = analyze(records, source=SOURCE, options=OPTIONS)
     # Then every kept item is unique, counted and carries its event as JSON
     _check_analysis(analysis)
     assert analysis.outcome.records == len(records)
@@ -164,7 +166,7 @@ def test_records_with_array_or_object_classification_fields_do_not_crash(record)
     # or an object (valid JSON; these once raised TypeError: unhashable, failing the whole file)
     body = json.dumps({"Records": [{"eventID": "ok", "eventSource": "redshift.amazonaws.com"}, record]}).encode()
     # When the file is analyzed
-    analysis = analyze_body(body, source=SOURCE, sensitive_event_names=SENSITIVE)
+    analysis = analyze_body(body, source=SOURCE, options=replace(OPTIONS, retention_days=None))
     # Then the odd record is ignored or quarantined, and the good event is still kept
     assert analysis is not None
     assert "ok" in [item["eventID"]["S"] for item in analysis.items]

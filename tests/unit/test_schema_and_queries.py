@@ -2,8 +2,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from redtrail import queries, schema
-from redtrail.queries import EventQuery
+from redtrail.contracts import schema
+from redtrail.core import queries
+from redtrail.core.queries import EventQuery
 
 SINCE = datetime(2024, 5, 1, 10, tzinfo=UTC)
 UNTIL = datetime(2024, 5, 2, 10, tzinfo=UTC)

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from redtrail import queries, schema
-from redtrail.classify import Match, MatchedBy
-from redtrail.errors import TrailFileError
-from redtrail.items import MAX_INLINE_EVENT_BYTES, build_item, redacted
-from redtrail.output import plain
-from redtrail.pipeline import analyze
-from redtrail.settings import DEFAULT_REDACT_FIELDS, Settings
-from tests.support import event
+from redtrail.cli.output import plain
+from redtrail.contracts import schema
+from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS, Settings
+from redtrail.core import queries
+from redtrail.core.classify import Match, MatchedBy
+from redtrail.core.errors import TrailFileError
+from redtrail.core.items import MAX_INLINE_EVENT_BYTES, build_item, redacted
+from redtrail.core.pipeline import analyze
+from tests.support import BARE_OPTIONS, event
 
 SOURCE = "s3://b/AWSLogs/1/CloudTrail/us-east-1/2024/05/01/f.json.gz"
 NOW = datetime(2024, 5, 2, 8, 30, tzinfo=UTC)
@@ -51,9 +52,9 @@ def test_redaction_list_comes_from_the_environment():
     # Given REDACT_FIELDS set, empty, or unset
     # When settings are read
     # Then the list is the one given, empty, or the default
-    assert Settings.from_env({"TABLE_NAME": "t", "REDACT_FIELDS": "a.b, c"}).redact_fields == ("a.b", "c")
-    assert Settings.from_env({"TABLE_NAME": "t", "REDACT_FIELDS": ""}).redact_fields == ()
-    assert Settings.from_env({"TABLE_NAME": "t"}).redact_fields == DEFAULT_REDACT_FIELDS
+    assert Settings.from_env({"TABLE_NAME": "t", "REDACT_FIELDS": "a.b, c"}).options.redact_fields == ("a.b", "c")
+    assert Settings.from_env({"TABLE_NAME": "t", "REDACT_FIELDS": ""}).options.redact_fields == ()
+    assert Settings.from_env({"TABLE_NAME": "t"}).options.redact_fields == DEFAULT_REDACT_FIELDS
     assert Settings.from_env({"TABLE_NAME": "t", "DEAD_LETTER_QUEUE_URL": "q"}).dead_letter_queue_url == "q"
 
 
@@ -75,7 +76,7 @@ def test_a_record_without_event_id_is_quarantined_with_its_reason():
     # Given a Redshift-family record without eventID, seen twice
     record = {"eventSource": "redshift.amazonaws.com", "eventName": "DeleteCluster", "readOnly": False}
     # When the file is analyzed
-    analysis = analyze([record, dict(record)], source=SOURCE, now=NOW)
+    analysis = analyze([record, dict(record)], source=SOURCE, options=BARE_OPTIONS, now=NOW)
     # Then one quarantine item keeps it, with its reason, in the byRejected index only
     (item,) = analysis.items
     assert item["eventID"]["S"].startswith("rejected#")
@@ -95,7 +96,7 @@ def test_a_record_too_large_even_compressed_fails_its_file_with_the_reason():
     # When the file is analyzed
     # Then the file fails (to be dead-lettered with the reason) rather than losing the record
     with pytest.raises(TrailFileError, match="cannot be stored"):
-        analyze([record], source=SOURCE)
+        analyze([record], source=SOURCE, options=BARE_OPTIONS)
 
 
 def test_quarantined_records_are_queried_by_ingestion_month():

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from redtrail.errors import TrailFileError
-from redtrail.trail_file import (
+from redtrail.core.errors import TrailFileError
+from redtrail.core.trail_file import (
     INFLATED_CHUNK_BYTES,
     NotSingleMemberError,
     SkipReason,

@@ -3,12 +3,17 @@
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from redtrail.errors import RedtrailError, StorageError
-from redtrail.notifications import TrailObject
-from redtrail.pipeline import FileOutcome, ReadObject, Status, WriteItems, process_object
-from redtrail.progress import Progress
+from redtrail.cli.progress import Progress
+from redtrail.contracts.settings import PipelineOptions
+from redtrail.core.errors import RedtrailError, StorageError
+from redtrail.core.pipeline import FileOutcome, ReadObject, Status, WriteItems, process_object
+from redtrail.core.s3_events import TrailObject
+
+if TYPE_CHECKING:
+    from redtrail.adapters.connection import Connection
+    from redtrail.adapters.s3 import TrailStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +21,7 @@ class IngestOptions:
     table: str | None  # None: dry run, nothing written
     endpoint_url: str | None = None
     region: str | None = None
-    retention_days: int | None = None
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)  # the function's, as the CLI found them
     workers: int = 1
 
 
@@ -117,19 +122,22 @@ class _Worker:
 
     def __init__(self, options: IngestOptions) -> None:
         self.options = options
-        self._store: Any = None
+        self._aws: Connection | None = None
+        self._store: TrailStore | None = None
         self._write: WriteItems | None = None
 
-    def _client(self, service: str) -> Any:
-        import boto3
+    def _connection(self) -> "Connection":
+        if self._aws is None:
+            from redtrail.adapters.connection import Connection
 
-        return boto3.client(service, endpoint_url=self.options.endpoint_url, region_name=self.options.region)
+            self._aws = Connection(region=self.options.region, endpoint_url=self.options.endpoint_url)
+        return self._aws
 
-    def store(self) -> Any:
+    def store(self) -> "TrailStore":
         if self._store is None:
-            from redtrail.aws import TrailStore
+            from redtrail.adapters.s3 import TrailStore
 
-            self._store = TrailStore(self._client("s3"))
+            self._store = TrailStore(self._connection().s3())
         return self._store
 
     def writer(self) -> WriteItems:
@@ -137,17 +145,15 @@ class _Worker:
             if self.options.table is None:
                 self._write = _write_nothing
             else:
-                from redtrail.aws import EventTable
+                from redtrail.adapters.dynamodb import EventTable
 
-                self._write = EventTable(self.options.table, self._client("dynamodb")).write
+                self._write = EventTable(self.options.table, self._connection().dynamodb()).write
         return self._write
 
     def ingest(self, trail_object: TrailObject) -> Result:
         read: ReadObject = self.store().read if trail_object.bucket else _read_local
         try:
-            return process_object(
-                trail_object, read=read, write=self.writer(), retention_days=self.options.retention_days
-            )
+            return process_object(trail_object, read=read, write=self.writer(), options=self.options.pipeline)
         except RedtrailError as error:
             return (trail_object.uri, str(error))
 

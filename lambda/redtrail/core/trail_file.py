@@ -10,7 +10,7 @@ from typing import Any
 
 from isal import igzip_lib, isal_zlib
 
-from redtrail.errors import TrailFileError
+from redtrail.core.errors import TrailFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
 INFLATE_INPUT_BYTES = 16_384  # compressed bytes fed per step of inflated_chunks

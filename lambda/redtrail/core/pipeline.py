@@ -4,18 +4,19 @@ I/O comes in through two callables (``read``, ``write``), so this module makes n
 """
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from redtrail.classify import MatchedBy, classify
-from redtrail.errors import TrailFileError
-from redtrail.fastpath import load_picked, select, select_text
-from redtrail.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
-from redtrail.notifications import TrailObject
-from redtrail.trail_file import SkipReason, decompress, records_in, skip_reason
+from redtrail.contracts.settings import PipelineOptions
+from redtrail.core.classify import MatchedBy, classify
+from redtrail.core.errors import TrailFileError
+from redtrail.core.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
+from redtrail.core.s3_events import TrailObject
+from redtrail.core.selective_reader import load_picked, select, select_text
+from redtrail.core.trail_file import SkipReason, decompress, records_in, skip_reason
 
 ReadObject = Callable[[TrailObject], bytes]
 WriteItems = Callable[[Sequence[Item]], int]
@@ -53,39 +54,23 @@ class Analysis:
     outcome: FileOutcome
 
 
-def analyze(
-    records: Sequence[Any],
-    *,
-    source: str,
-    retention_days: int | None = None,
-    sensitive_event_names: Collection[str] = (),
-    redact_fields: Collection[str] = (),
-    now: datetime | None = None,
-) -> Analysis:
+def analyze(records: Sequence[Any], *, source: str, options: PipelineOptions, now: datetime | None = None) -> Analysis:
     """Classify ``records`` and build one item per kept event (first occurrence of an eventID wins).
 
     A kept record that cannot become an event item (no eventID, too large even compressed) is quarantined:
     kept as a ``rejected#…`` item with its reason.
     """
-    tally = _Tally(source, len(records), retention_days, sensitive_event_names, redact_fields, now)
+    tally = _Tally(source, len(records), options, now)
     for record in records:
         tally.add(record)
     return tally.analysis()
 
 
-def analyze_body(
-    body: bytes,
-    *,
-    source: str,
-    retention_days: int | None = None,
-    sensitive_event_names: Collection[str] = (),
-    redact_fields: Collection[str] = (),
-    now: datetime | None = None,
-) -> Analysis | None:
+def analyze_body(body: bytes, *, source: str, options: PipelineOptions, now: datetime | None = None) -> Analysis | None:
     """``analyze(records_of(body))``, same items, counts and errors, without decoding what is not kept.
 
-    None when the file has no ``Records``. Only the records the fast path picks are decoded (stdlib ``json``,
-    from their own bytes); when it cannot decide, the whole text is read, and failing that the reference parser.
+    None when the file has no ``Records``. Only the records the selective reader picks are decoded, from their
+    own bytes; when it cannot decide, the reference parser (stdlib ``json``) reads the whole file.
     """
     selection = select(body)
     if selection is None:
@@ -95,15 +80,8 @@ def analyze_body(
             records = records_in(text)
             if records is None:
                 return None
-            return analyze(
-                records,
-                source=source,
-                retention_days=retention_days,
-                sensitive_event_names=sensitive_event_names,
-                redact_fields=redact_fields,
-                now=now,
-            )
-    tally = _Tally(source, selection.count, retention_days, sensitive_event_names, redact_fields, now)
+            return analyze(records, source=source, options=options, now=now)
+    tally = _Tally(source, selection.count, options, now)
     for raw in selection.picked:
         record, floats = load_picked(raw)
         tally.add(record, floats=floats)
@@ -113,20 +91,10 @@ def analyze_body(
 class _Tally:
     """Items and counts, one record at a time, in file order."""
 
-    def __init__(
-        self,
-        source: str,
-        records: int,
-        retention_days: int | None,
-        sensitive_event_names: Collection[str],
-        redact_fields: Collection[str],
-        now: datetime | None,
-    ) -> None:
+    def __init__(self, source: str, records: int, options: PipelineOptions, now: datetime | None) -> None:
         self.outcome = FileOutcome(source=source, records=records)
         self.items: dict[str, Item] = {}
-        self.retention_days = retention_days
-        self.sensitive_event_names = sensitive_event_names
-        self.redact_fields = redact_fields
+        self.options = options
         self.now = now  # when quarantined records were ingested; None: the current time
 
     def add(self, record: Any, *, floats: bool = True) -> None:
@@ -143,8 +111,8 @@ class _Tally:
                 record,
                 match,
                 source_object=outcome.source,
-                retention_days=self.retention_days,
-                redact_fields=self.redact_fields,
+                retention_days=self.options.retention_days,
+                redact_fields=self.options.redact_fields,
                 floats=floats,
             )
         except InvalidRecordError as error:
@@ -160,7 +128,7 @@ class _Tally:
         if item["isWrite"]["BOOL"]:
             outcome.write_events += 1
         event_name = record.get("eventName")
-        if isinstance(event_name, str) and event_name in self.sensitive_event_names:
+        if isinstance(event_name, str) and event_name in self.options.sensitive_event_names:
             outcome.sensitive_events += 1
         if match.matched_by is MatchedBy.ENCRYPTION_CONTEXT:
             outcome.encryption_context_matches += 1
@@ -168,7 +136,7 @@ class _Tally:
     def _quarantine(self, record: Mapping[str, Any], reason: str, floats: bool) -> None:
         try:
             item = quarantine_item(
-                redacted(record, self.redact_fields),
+                redacted(record, self.options.redact_fields),
                 reason,
                 source_object=self.outcome.source,
                 now=self.now or datetime.now(UTC),
@@ -187,25 +155,13 @@ class _Tally:
 
 
 def process_object(
-    trail_object: TrailObject,
-    *,
-    read: ReadObject,
-    write: WriteItems,
-    retention_days: int | None = None,
-    sensitive_event_names: Collection[str] = (),
-    redact_fields: Collection[str] = (),
+    trail_object: TrailObject, *, read: ReadObject, write: WriteItems, options: PipelineOptions
 ) -> FileOutcome:
     """Read one trail object, keep its Redshift-family events and write them; raises on failure."""
     reason = skip_reason(trail_object.key)
     if reason is not None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=reason)
-    analysis = analyze_body(
-        read(trail_object),
-        source=trail_object.uri,
-        retention_days=retention_days,
-        sensitive_event_names=sensitive_event_names,
-        redact_fields=redact_fields,
-    )
+    analysis = analyze_body(read(trail_object), source=trail_object.uri, options=options)
     if analysis is None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=SkipReason.NO_RECORDS)
     if analysis.items:

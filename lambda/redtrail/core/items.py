@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from redtrail import schema
-from redtrail.classify import Match
+from redtrail.contracts import schema
+from redtrail.core.classify import Match
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-from redtrail.errors import NotificationError
+from redtrail.core.errors import NotificationError
 
 
 @dataclass(frozen=True, slots=True)

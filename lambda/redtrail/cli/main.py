@@ -1,22 +1,27 @@
-"""The ``redtrail`` command line. boto3 is imported only by the commands that call AWS."""
+"""The ``redtrail`` command line. boto3 is imported only by the commands that call AWS.
+
+Commands of other packages (the dev tools' ``redtrail local``) come in through the ``redtrail.commands`` entry
+points: each names a function that adds its subcommand to the parser.
+"""
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from redtrail import timeparse
-from redtrail.errors import RedtrailError
-from redtrail.stack_outputs import DEFAULT_STACK_NAME
+from redtrail.cli import timeparse
+from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
+from redtrail.core.errors import RedtrailError
 
 if TYPE_CHECKING:
-    from redtrail.stack_outputs import StackResources
+    from redtrail.adapters.connection import Connection
+    from redtrail.contracts.settings import PipelineOptions
+    from redtrail.contracts.stack_outputs import StackResources
 
 DEFAULT_REGION = "us-east-1"
-DEFAULT_LOCAL_PORT = 5050
+COMMAND_ENTRY_POINTS = "redtrail.commands"
 
 
 class CliError(Exception):
@@ -113,12 +118,27 @@ def _parser() -> argparse.ArgumentParser:
     redrive = commands.add_parser("redrive", parents=[aws], help="move dead-letter messages back to the ingest queue")
     redrive.set_defaults(command=redrive_command)
 
-    local = commands.add_parser("local", help="run the whole pipeline on an embedded local AWS until interrupted")
-    local.add_argument("--port", type=_positive_int, default=DEFAULT_LOCAL_PORT)
-    local.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
-    local.add_argument("--region", default=DEFAULT_REGION)
-    local.set_defaults(command=local_command)
+    _add_plugin_commands(commands)
     return parser
+
+
+def _add_plugin_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Subcommands of installed plugins; ``local`` says where it comes from when the dev tools are missing."""
+    from importlib.metadata import entry_points
+
+    found = {entry.name: entry for entry in entry_points(group=COMMAND_ENTRY_POINTS)}
+    for name in sorted(found):
+        found[name].load()(commands)
+    if "local" not in found:
+        local = commands.add_parser("local", help="(dev tools) the whole pipeline on an embedded local AWS")
+        local.set_defaults(command=_dev_tools_missing)
+
+
+def _dev_tools_missing(args: argparse.Namespace) -> int:
+    raise CliError(
+        "redtrail local is one of the dev tools, which are not installed: in a checkout of redtrail, run "
+        "`make setup` (or pip install -e devtools)"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -127,21 +147,24 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def client(service: str, args: argparse.Namespace) -> Any:
-    """A boto3 client for the command's endpoint and region."""
-    import boto3
+def aws(args: argparse.Namespace) -> "Connection":
+    """The command's connection to AWS (its region and endpoint), made once."""
+    from redtrail.adapters.connection import Connection
 
-    return boto3.client(service, endpoint_url=args.endpoint_url, region_name=args.region)
+    if getattr(args, "connection", None) is None:
+        args.connection = Connection(region=args.region, endpoint_url=args.endpoint_url)
+    connection: Connection = args.connection
+    return connection
 
 
 def stack_resources(args: argparse.Namespace) -> "StackResources":
     """The deployed stack's resources, from its outputs; a one-line error when there is no such stack."""
-    from redtrail.aws import stack_outputs
-    from redtrail.errors import StackNotFoundError
-    from redtrail.stack_outputs import StackResources
+    from redtrail.adapters.cloudformation import stack_outputs
+    from redtrail.contracts.stack_outputs import StackResources
+    from redtrail.core.errors import StackNotFoundError
 
     try:
-        outputs = stack_outputs(args.stack_name, client("cloudformation", args))
+        outputs = stack_outputs(args.stack_name, aws(args).cloudformation())
     except StackNotFoundError:
         where = f" at {args.endpoint_url}" if args.endpoint_url else ""
         raise CliError(
@@ -166,24 +189,24 @@ def table_name(args: argparse.Namespace) -> str:
 
 def ingest_command(args: argparse.Namespace) -> int:
     """``redtrail ingest``: the Lambda's per-object path over local files and S3 prefixes."""
-    from redtrail.ingest import IngestOptions, run_ingest
+    from dataclasses import replace
 
-    table = None if args.dry_run else table_name(args)
+    from redtrail.cli.ingest import IngestOptions, run_ingest
+
+    table, pipeline = _ingest_target(args)
+    if args.retention_days is not None:
+        pipeline = replace(pipeline, retention_days=args.retention_days)
     if table is not None:
-        from redtrail.aws import EventTable
+        from redtrail.adapters.dynamodb import EventTable
 
-        event_table = EventTable(table, client("dynamodb", args))
+        event_table = EventTable(table, aws(args).dynamodb())
         if args.create_table:
             if event_table.create():
                 print(f"created table {table}", file=sys.stderr)
         elif not event_table.exists():
             raise CliError(f"table {table} does not exist (use --create-table to create it)")
     options = IngestOptions(
-        table=table,
-        endpoint_url=args.endpoint_url,
-        region=args.region,
-        retention_days=args.retention_days,
-        workers=args.workers,
+        table=table, endpoint_url=args.endpoint_url, region=args.region, pipeline=pipeline, workers=args.workers
     )
     summary = run_ingest(args.sources, options)
     for line in summary.lines():
@@ -191,13 +214,40 @@ def ingest_command(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _ingest_target(args: argparse.Namespace) -> "tuple[str | None, PipelineOptions]":
+    """The table to write (None: a dry run) and the pipeline options: the deployed function's own when
+    writing to the stack's table, else from this environment (``REDACT_FIELDS``...; defaults when unset)."""
+    from redtrail.contracts.settings import PipelineOptions
+
+    if args.dry_run or args.table:
+        return (None if args.dry_run else str(args.table)), PipelineOptions.from_env(os.environ)
+    try:
+        resources = stack_resources(args)
+    except CliError as error:
+        raise CliError(f"{error}; or pass --table") from None
+    if not resources.function:
+        return resources.table, PipelineOptions.from_env(os.environ)
+    from redtrail.adapters.functions import function_environment
+    from redtrail.core.errors import AccessDeniedError
+
+    try:
+        environment = function_environment(resources.function, aws(args).lambda_())
+    except AccessDeniedError as error:
+        raise CliError(
+            f"cannot read the pipeline options of the stack's function ({error}): allow "
+            "lambda:GetFunctionConfiguration, or pass --table to use this environment's options"
+        ) from None
+    return resources.table, PipelineOptions.from_env(environment)
+
+
 # --- query ---------------------------------------------------------------------------------------------
 
 
 def query_command(args: argparse.Namespace) -> int:
     """``redtrail query``: events from the table's indexes (Query only, never Scan)."""
-    from redtrail import output, queries
-    from redtrail.aws import EventTable
+    from redtrail.adapters.dynamodb import EventTable
+    from redtrail.cli import output
+    from redtrail.core import queries
 
     now = datetime.now(UTC)
     query = queries.EventQuery(
@@ -211,7 +261,7 @@ def query_command(args: argparse.Namespace) -> int:
         writes_only=args.writes_only,
         rejected=args.rejected,
     )
-    table = EventTable(table_name(args), client("dynamodb", args))
+    table = EventTable(table_name(args), aws(args).dynamodb())
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
     rendered = output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS)
     if rendered:  # JSON lines of no events: no line at all
@@ -226,11 +276,13 @@ def status_command(args: argparse.Namespace) -> int:
     """``redtrail status``: where everything is and how it is doing."""
     import json
 
-    from redtrail.aws import EventTable, Queue, alarm_states
-    from redtrail.operations import Status
+    from redtrail.adapters.cloudwatch import alarm_states
+    from redtrail.adapters.dynamodb import EventTable
+    from redtrail.adapters.sqs import Queue
+    from redtrail.cli.status import Status
 
     resources = stack_resources(args)
-    sqs = client("sqs", args)
+    sqs = aws(args).sqs()
     waiting, in_flight = Queue(resources.queue_url, sqs).depth()
     dead_letters, _ = Queue(resources.dead_letter_queue_url, sqs).depth()
     status = Status(
@@ -239,8 +291,8 @@ def status_command(args: argparse.Namespace) -> int:
         queue_waiting=waiting,
         queue_in_flight=in_flight,
         dead_letters=dead_letters,
-        items=EventTable(resources.table, client("dynamodb", args)).item_count(),
-        alarms=alarm_states(f"{resources.stack_name}-", client("cloudwatch", args)),
+        items=EventTable(resources.table, aws(args).dynamodb()).item_count(),
+        alarms=alarm_states(f"{resources.stack_name}-", aws(args).cloudwatch()),
     )
     print(json.dumps(status.as_json(), indent=2) if args.format == "json" else "\n".join(status.lines()))
     return 0
@@ -248,9 +300,10 @@ def status_command(args: argparse.Namespace) -> int:
 
 def backfill_command(args: argparse.Namespace) -> int:
     """``redtrail backfill``: one S3-shaped notification per historical trail file, to the ingest queue."""
-    from redtrail.aws import Queue, TrailStore
-    from redtrail.operations import backfill
-    from redtrail.progress import Progress
+    from redtrail.adapters.s3 import TrailStore
+    from redtrail.adapters.sqs import Queue
+    from redtrail.cli.progress import Progress
+    from redtrail.core.backfill import backfill
 
     if not args.source.startswith("s3://") or not args.source.removeprefix("s3://").partition("/")[0]:
         raise CliError(f"expected s3://bucket/prefix, not {args.source!r}")
@@ -260,8 +313,8 @@ def backfill_command(args: argparse.Namespace) -> int:
     progress = Progress("notifications sent")
     try:
         sent = backfill(
-            TrailStore(client("s3", args)).list(bucket, prefix),
-            Queue(resources.queue_url, client("sqs", args)),
+            TrailStore(aws(args).s3()).list(bucket, prefix),
+            Queue(resources.queue_url, aws(args).sqs()).send,
             region=args.region,
             since=since,
             on_sent=progress.advance,
@@ -274,12 +327,12 @@ def backfill_command(args: argparse.Namespace) -> int:
 
 def redrive_command(args: argparse.Namespace) -> int:
     """``redtrail redrive``: dead-letter messages back to the ingest queue."""
-    from redtrail.aws import Queue
-    from redtrail.operations import redrive
-    from redtrail.progress import Progress
+    from redtrail.adapters.sqs import Queue
+    from redtrail.cli.progress import Progress
+    from redtrail.core.redrive import redrive
 
     resources = stack_resources(args)
-    sqs = client("sqs", args)
+    sqs = aws(args).sqs()
     dead_letter_queue = Queue(resources.dead_letter_queue_url, sqs)
     waiting, _ = dead_letter_queue.depth()
     progress = Progress("messages moved", total=waiting or None)
@@ -289,57 +342,3 @@ def redrive_command(args: argparse.Namespace) -> int:
         progress.close()
     print(f"moved {moved} messages from the dead-letter queue back to the ingest queue")
     return 0
-
-
-# --- local ---------------------------------------------------------------------------------------------
-
-
-def local_command(args: argparse.Namespace) -> int:
-    """``redtrail local``: the real stack on an embedded local AWS, running until interrupted."""
-    import signal
-    import threading
-
-    from redtrail import local
-
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-
-    def report(batch: "local.PollStats") -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
-        print(f"{stamp} {batch.received} messages: {batch.succeeded} processed, {batch.failed} failed", flush=True)
-
-    with local.running(port=args.port, stack_name=args.stack_name, region=args.region, report=report) as pipeline:
-        print("\n".join(local_banner(pipeline)), flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stopped.wait()
-    print("redtrail local: stopped", flush=True)
-    return 0
-
-
-def local_banner(pipeline: Any) -> list[str]:
-    """Where everything is, and how to use it, for ``redtrail local``."""
-    resources = pipeline.resources
-    env = (
-        f"export AWS_ENDPOINT_URL={pipeline.endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
-        f"AWS_REGION={pipeline.region}"
-    )
-    example = f"s3://{resources.bucket}/{resources.key_prefix}123456789012/CloudTrail/{pipeline.region}/2024/05/01/"
-    return [
-        "",
-        f"stack {resources.stack_name} deployed on the local AWS at {pipeline.endpoint}",
-        f"  bucket            s3://{resources.bucket}/{resources.key_prefix}",
-        f"  ingest queue      {resources.queue_url}",
-        f"  dead-letter queue {resources.dead_letter_queue_url}",
-        f"  table             {resources.table}",
-        f"  function log      {pipeline.function_log}",
-        "try, in another shell:",
-        f"  {env}",
-        f"  aws s3 cp FILE.json.gz {example}FILE.json.gz",
-        "  .venv/bin/redtrail query --since 30d",
-        "  .venv/bin/redtrail status",
-        "redtrail local is ready; polling the ingest queue (Ctrl-C to stop)",
-    ]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,11 +8,12 @@ bucket, waits until the pipeline has processed them, prints ``redtrail query`` a
 import gzip
 import json
 import sys
-from pathlib import Path
 
-from redtrail import cli, local
+from redtrail.cli.main import main as redtrail
+from redtrail_devtools.command import banner
+from redtrail_devtools.deploy import REPO, Clients
+from redtrail_devtools.pipeline import running
 
-REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
 REAL_TRAILS = REPO / "tests" / "data" / "cloudtrail"
 REAL_FILE = (
@@ -40,10 +41,10 @@ def _gzip(records: list[object]) -> bytes:
 
 
 def main(port: int = 0) -> int:
-    with local.running(port=port) as pipeline:
+    with running(port=port) as pipeline:
         resources = pipeline.resources
-        print("\n".join(cli.local_banner(pipeline)[:6]))
-        s3 = local.Clients(pipeline.endpoint, pipeline.region).s3
+        print("\n".join(banner(pipeline)[:6]))
+        s3 = Clients(pipeline.endpoint, pipeline.region).s3
         for key, body in trail_files().items():
             local_key = f"{resources.key_prefix}{key}"
             s3.put_object(Bucket=resources.bucket, Key=local_key, Body=body)
@@ -60,7 +61,7 @@ def main(port: int = 0) -> int:
             resources.stack_name,
         ]
         print("\n$ redtrail query --since 2015-01-01")
-        status = cli.main(["query", *common, "--since", "2015-01-01"])
+        status = redtrail(["query", *common, "--since", "2015-01-01"])
     print("local AWS stopped")
     return status
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from redtrail.service_accounts import service_account_region
+from redtrail.core.service_accounts import service_account_region
 
 REDSHIFT_SOURCES = frozenset(
     {

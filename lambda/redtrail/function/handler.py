@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from redtrail.observability import logger, metrics, tracer
-from redtrail.service import handle_event
+from redtrail.function.consumer import handle_event
+from redtrail.function.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from redtrail import schema
+from redtrail.contracts import schema
 
 Item = dict[str, Any]
 RunQuery = Callable[[dict[str, Any]], Iterator[Item]]

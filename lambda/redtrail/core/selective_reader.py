@@ -1,4 +1,4 @@
-"""The fast way through a trail file: decode only what classification reads. Pure.
+"""The selective reader: decode only what classification reads. Pure.
 
 ``select_text`` counts a file's records and picks, in file order, those that ``classify`` may keep (and any it
 cannot read cheaply) as their original bytes; nothing else becomes a Python object. It answers exactly as
@@ -10,8 +10,11 @@ the reference path (``trail_file.records_in``, then ``pipeline.analyze``) would,
   record is picked and read in full, or the file is left to the next reader.
 
 A compact text (``{"Records":[...]}`` or a bare array, each record starting with ``eventVersion``, as
-CloudTrail writes them) is read once: where each picked record lies follows from where msgspec found its
-``eventVersion`` value. Other layouts are read twice, as raw records, then each one for its fields.
+CloudTrail writes them) is cut into records where one ends and the next begins (``},{"eventVersion":``), and
+each record is read once for its fields. The cuts are sound without trusting the pattern: when every part
+between two cuts is one whole JSON value, the text is exactly the array of those values. A cut inside a record
+(a nested object that starts with ``eventVersion``) leaves a part that is not, which is then read together with
+the next one. Other layouts are read twice, as raw records, then each one for its fields.
 
 ``select`` reads a large compact gzip file as it is inflated instead, in pieces of about 16 records cut
 between two records: each piece is read once for the fields, and again for its records' bytes only when it
@@ -19,7 +22,6 @@ holds a candidate. The text never has to be held whole, and stays in the CPU's c
 """
 
 import codecs
-import ctypes
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,13 +30,14 @@ from typing import Any
 import msgspec
 from msgspec import Raw, Struct
 
-from redtrail.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
-from redtrail.service_accounts import SERVICE_ACCOUNT_REGIONS
-from redtrail.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json, stated_length
+from redtrail.core.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
+from redtrail.core.service_accounts import SERVICE_ACCOUNT_REGIONS
+from redtrail.core.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json, stated_length
 
 WHOLE_TEXT_BYTES = 8 << 20  # a gzip file inflating to more is read in pieces (``select``): faster from about 8 MB
 PIECE_BYTES = 24_000
 MAX_RECORD_BYTES = 4 << 20  # a longer stretch without a cut: not a compact file, read it whole
+MAX_NESTED_CUTS = 8  # cuts inside one record before the text is read the other way (each costs a re-read)
 _WRAPPED, _BARE = (b'{"Records":[', b"]}"), (b"[", b"]")
 _BETWEEN_RECORDS = b'},{"eventVersion":'  # CloudTrail's compact layout: each record starts with eventVersion
 _JSON_SPACE = b" \t\n\r"
@@ -61,19 +64,6 @@ class _Record(Struct, gc=False):
     requestParameters: _Parameters | None = None
 
 
-_NOWHERE = Raw()
-
-
-class _LocatedRecord(_Record, gc=False):
-    """``_Record``, and its ``eventVersion`` text: in a compact file, the 16 bytes before it start the record."""
-
-    eventVersion: Raw = _NOWHERE
-
-
-class _LocatedFile(Struct, forbid_unknown_fields=True, gc=False):
-    Records: list[_LocatedRecord]
-
-
 class _RawFile(Struct, gc=False):
     Records: list[Raw]
 
@@ -82,8 +72,6 @@ _typed_records = msgspec.json.Decoder(list[_Record])
 _raw_records = msgspec.json.Decoder(list[Raw])
 _typed_record = msgspec.json.Decoder(_Record)
 _raw_file = msgspec.json.Decoder(_RawFile | list[Raw])
-_located_file = msgspec.json.Decoder(_LocatedFile | list[_LocatedRecord])
-_RECORD_START = b'{"eventVersion":'
 
 
 def _refuse_float(text: str) -> float:
@@ -127,9 +115,9 @@ def select_text(text: bytes) -> Selection | None:
     """The picks of a file's whole JSON text, in any layout; None when only the reference parser can tell."""
     if _long_digit_run(text) or not _valid_utf8(text):
         return None
-    located = _select_located(text)
-    if located is not None:
-        return located
+    cut = _select_cut(text)
+    if cut is not None:
+        return cut
     try:
         document = _raw_file.decode(text)
     except _FAILED:
@@ -151,23 +139,22 @@ def load_picked(raw: bytes) -> tuple[Any, bool]:
 
 
 def _matches(records: Sequence[_Record]) -> list[int]:
-    """The indexes of the records ``classify`` may keep, judged on the typed fields (tests hold the two to the
-    same answers); one comprehension, because it runs once per record of every file."""
-    sources, accounts = REDSHIFT_SOURCES, _SERVICE_ACCOUNTS
-    return [
-        index
-        for index, record in enumerate(records)
-        if record.eventSource in sources
-        or (
-            (identity := record.userIdentity) is not None
-            and (identity.accountId in accounts or identity.invokedBy in sources)
-        )
-        or (
-            (parameters := record.requestParameters) is not None
-            and (context := parameters.encryptionContext)
-            and _context_may_match(context)
-        )
-    ]
+    """The indexes of the records ``classify`` may keep."""
+    return [index for index, record in enumerate(records) if _may_match(record)]
+
+
+def _may_match(record: _Record) -> bool:
+    """Whether ``classify`` may keep the record, judged on its typed fields (tests hold the two to the same
+    answers)."""
+    if record.eventSource in REDSHIFT_SOURCES:
+        return True
+    identity = record.userIdentity
+    if identity is not None and (identity.accountId in _SERVICE_ACCOUNTS or identity.invokedBy in REDSHIFT_SOURCES):
+        return True
+    parameters = record.requestParameters
+    if parameters is None or parameters.encryptionContext is None:
+        return False
+    return _context_may_match(parameters.encryptionContext)
 
 
 def _context_may_match(context: dict[str, Raw]) -> bool:
@@ -206,100 +193,46 @@ def _pick(raws: Sequence[Raw]) -> list[bytes]:
         except _FAILED:
             picked.append(bytes(raw))
             continue
-        if _matches([record]):
+        if _may_match(record):
             picked.append(bytes(raw))
     return picked
 
 
-def _select_located(text: bytes) -> Selection | None:
-    """The picks of a compact text, read once; None when it is laid out otherwise or a field has another type."""
-    try:
-        document = _located_file.decode(text)
-    except _FAILED:
-        return None
-    if isinstance(document, _LocatedFile):
-        records, closing = document.Records, b"]}"
-    else:
-        records, closing = document, b"]"
-    matches = _matches(records)
-    if not matches:
-        return Selection(len(records), [])
-    starts = _RecordStarts(text, records)
-    # The last record ends where the text does, with "}]" or "}]}" (_LocatedFile forbids other members).
+def _select_cut(text: bytes) -> Selection | None:
+    """The picks of a compact text, each record read once; None when it is laid out otherwise or a record does
+    not read as one object with the expected field types."""
     end = _json_end(text)
-    last = end - len(closing) if text.endswith(b"}" + closing, 0, end) else -1
-    picked = []
-    for index in matches:
-        start = starts.at(index)
-        stop = last if index == len(records) - 1 else _end_before(text, starts.at(index + 1))
-        if start < 0 or stop <= start:
+    for opening, closing in (_WRAPPED, _BARE):
+        if text.startswith(opening) and text.endswith(closing, 0, end):
+            break
+    else:
+        return None
+    start, stop = len(opening), end - len(closing)
+    if stop <= start:  # no records ("[]")
+        return Selection(0, []) if stop == start else None
+    view, decode, find = memoryview(text), _typed_record.decode, text.find
+    count, picked = 0, []
+    while True:
+        cut = find(_BETWEEN_RECORDS, start, stop)
+        record_end = stop if cut < 0 else cut + 1
+        for _ in range(MAX_NESTED_CUTS + 1):
+            try:
+                record = decode(view[start:record_end])
+                break
+            except _FAILED:
+                if cut < 0:
+                    return None
+                # A cut inside the record (a nested object starting with eventVersion): take the next one too.
+                cut = find(_BETWEEN_RECORDS, cut + 2, stop)
+                record_end = stop if cut < 0 else cut + 1
+        else:
             return None
-        picked.append(text[start:stop])
-    return Selection(len(records), picked)
-
-
-def _end_before(text: bytes, next_start: int) -> int:
-    """Where a record ends when the next one starts at ``next_start``: just before the comma, when no space
-    lies between the two records (else -1)."""
-    return next_start - 1 if next_start >= 2 and text.startswith(b"},", next_start - 2) else -1
-
-
-class _RecordStarts:
-    """Where records begin in the text msgspec read them from.
-
-    msgspec's ``Raw`` values are views into the decoded text but do not tell where; the buffer protocol gives
-    their address. A record begins 16 bytes before its ``eventVersion`` value when those bytes are
-    ``{"eventVersion":``: its first key, written plainly, so that ``{`` opens the record.
-    """
-
-    def __init__(self, text: bytes, records: list[_LocatedRecord]) -> None:
-        self.text, self.records, self.base = text, records, _address(text)
-
-    def at(self, index: int) -> int:
-        """Where record ``index`` begins, or -1 when that is not known."""
-        value = self.records[index].eventVersion
-        if value is _NOWHERE:
-            return -1
-        offset = _address(value) - self.base
-        if not len(_RECORD_START) <= offset <= len(self.text) - len(value):  # not a view into the text
-            return -1
-        start = offset - len(_RECORD_START)
-        return start if self.text.startswith(_RECORD_START, start) else -1
-
-
-class _Buffer(ctypes.Structure):
-    """CPython's ``Py_buffer`` (stable ABI since 3.11); only ``buf``, the address, is read."""
-
-    _fields_ = (
-        ("buf", ctypes.c_void_p),
-        ("obj", ctypes.c_void_p),
-        ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t),
-        ("readonly", ctypes.c_int),
-        ("ndim", ctypes.c_int),
-        ("format", ctypes.c_char_p),
-        ("shape", ctypes.c_void_p),
-        ("strides", ctypes.c_void_p),
-        ("suboffsets", ctypes.c_void_p),
-        ("internal", ctypes.c_void_p),
-    )
-
-
-# Private prototypes: ctypes.pythonapi's function objects are shared, and other code may set their argtypes.
-_get_buffer = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.POINTER(_Buffer), ctypes.c_int)(
-    ("PyObject_GetBuffer", ctypes.pythonapi)
-)
-_release_buffer = ctypes.PYFUNCTYPE(None, ctypes.POINTER(_Buffer))(("PyBuffer_Release", ctypes.pythonapi))
-
-
-def _address(data: bytes | Raw) -> int:
-    """The address of ``data``'s bytes (read, never followed)."""
-    view = _Buffer()
-    _get_buffer(data, ctypes.byref(view), 0)  # PyBUF_SIMPLE; raises as the C API does
-    try:
-        return view.buf or 0
-    finally:
-        _release_buffer(ctypes.byref(view))
+        count += 1
+        if _may_match(record):
+            picked.append(text[start:record_end])
+        if cut < 0:
+            return Selection(count, picked)
+        start = cut + 2
 
 
 def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:

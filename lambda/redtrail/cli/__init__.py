@@ -1,0 +1,1 @@
+"""The ``redtrail`` command line (``redtrail.cli.main``); boto3 is imported only by commands that call AWS."""

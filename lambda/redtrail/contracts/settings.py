@@ -1,0 +1,108 @@
+"""The function's settings: the environment the stack sets, and the one ``PipelineOptions`` built from it.
+
+The stack writes the environment with :meth:`PipelineOptions.environment`; the function and ``redtrail ingest``
+read it back with :meth:`PipelineOptions.from_env`, so the two cannot disagree on an option.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+DEFAULT_SENSITIVE_EVENT_NAMES: tuple[str, ...] = (
+    "AuthorizeDataShare",
+    "DeauthorizeDataShare",
+    "AssociateDataShareConsumer",
+    "ModifyClusterIamRoles",
+    "DeleteCluster",
+    "DeleteNamespace",
+    "DeleteWorkgroup",
+    "ModifyCluster",
+    "DisableLogging",
+    "CreateCluster",
+    "CreateNamespace",
+    "ModifyClusterSnapshot",
+    "RestoreFromClusterSnapshot",
+    "RestoreTableFromClusterSnapshot",
+    "AuthorizeSnapshotAccess",
+    "ModifyNamespace",
+    "UpdateWorkgroup",
+    "DeleteClusterSnapshot",
+)
+
+
+DEFAULT_REDACT_FIELDS: tuple[str, ...] = (
+    "requestParameters.password",
+    "requestParameters.masterUserPassword",
+    "requestParameters.adminUserPassword",
+    "requestParameters.newMasterUserPassword",
+    "requestParameters.dbPassword",
+    "requestParameters.secretString",
+)
+"""Dotted paths replaced by REDACTED in stored events (CloudTrail hides most secrets itself, not all)."""
+
+
+class Env(StrEnum):
+    """The function's environment variables (set by infra, read here)."""
+
+    TABLE_NAME = "TABLE_NAME"
+    RETENTION_DAYS = "RETENTION_DAYS"
+    SENSITIVE_EVENT_NAMES = "SENSITIVE_EVENT_NAMES"
+    REDACT_FIELDS = "REDACT_FIELDS"
+    DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
+    TRACING = "REDTRAIL_TRACING"
+
+
+def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if value is None:
+        return default
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """How the per-object path treats what it keeps: the same for the function and ``redtrail ingest``."""
+
+    retention_days: int | None = None
+    sensitive_event_names: tuple[str, ...] = DEFAULT_SENSITIVE_EVENT_NAMES
+    redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "PipelineOptions":
+        """From ``RETENTION_DAYS``, ``SENSITIVE_EVENT_NAMES`` and ``REDACT_FIELDS`` (comma-separated); unset
+        variables take the defaults. Raises ValueError on a bad retention."""
+        retention = environ.get(Env.RETENTION_DAYS, "").strip()
+        if retention and (not retention.isdigit() or int(retention) < 1):
+            raise ValueError(f"{Env.RETENTION_DAYS} must be a positive whole number, not {retention!r}")
+        return cls(
+            int(retention) if retention else None,
+            _names(environ.get(Env.SENSITIVE_EVENT_NAMES), DEFAULT_SENSITIVE_EVENT_NAMES),
+            _names(environ.get(Env.REDACT_FIELDS), DEFAULT_REDACT_FIELDS),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables that :meth:`from_env` reads back as these options (what the stack sets)."""
+        environment = {
+            Env.SENSITIVE_EVENT_NAMES.value: ",".join(self.sensitive_event_names),
+            Env.REDACT_FIELDS.value: ",".join(self.redact_fields),
+        }
+        if self.retention_days is not None:
+            environment[Env.RETENTION_DAYS.value] = str(self.retention_days)
+        return environment
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the function reads from its environment."""
+
+    table_name: str
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+    dead_letter_queue_url: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Settings from ``TABLE_NAME``, ``DEAD_LETTER_QUEUE_URL`` and the pipeline options' variables."""
+        table_name = environ.get(Env.TABLE_NAME, "").strip()
+        if not table_name:
+            raise ValueError(f"{Env.TABLE_NAME} is not set")
+        return cls(table_name, PipelineOptions.from_env(environ), environ.get(Env.DEAD_LETTER_QUEUE_URL) or None)

@@ -1,0 +1,101 @@
+"""The function's one logger, metrics and tracer (Powertools), and how an object's outcome is reported.
+
+Logs carry counts, object keys and reasons, never event contents. Tracing is switchable (``REDTRAIL_TRACING``,
+set from the ``tracing`` context key): when it is off, the X-Ray SDK is never imported.
+"""
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar, cast
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.settings import Env
+from redtrail.core.pipeline import FileOutcome, Status
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Tracing(Protocol):
+    """The two decorators of Powertools' Tracer that the function uses (both keep the signature)."""
+
+    def capture_lambda_handler(self, handler: F) -> F: ...
+
+    def capture_method(self, method: F) -> F: ...
+
+
+class Untraced:
+    """The Tracer's two decorators, doing nothing: what the function uses when tracing is off."""
+
+    def capture_lambda_handler(self, handler: F) -> F:
+        return handler
+
+    def capture_method(self, method: F) -> F:
+        return method
+
+
+def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the function traces its AWS calls (default: yes)."""
+    return environ.get(Env.TRACING, "true").strip().lower() not in {"false", "0", "off", "no"}
+
+
+def _tracer() -> Tracing:
+    if not tracing_enabled():
+        return Untraced()
+    from aws_lambda_powertools import Tracer
+
+    # Only botocore: the default patches every library the X-Ray SDK knows, importing each one at start-up.
+    return cast(Tracing, Tracer(service=SERVICE, patch_modules=("botocore",)))
+
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = _tracer()
+
+
+def count(name: MetricName, value: int = 1) -> None:
+    """Add ``value`` to one of the function's metrics (published when the invocation ends)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def report(outcome: FileOutcome) -> None:
+    """Log and count one object's outcome (counts only: no event contents)."""
+    if outcome.status is Status.SKIPPED:
+        count(MetricName.FILES_SKIPPED)
+        logger.info("trail object skipped", object=outcome.source, reason=str(outcome.skip_reason))
+        return
+    for name, value in (
+        (MetricName.FILES_PROCESSED, 1),
+        (MetricName.RECORDS_READ, outcome.records),
+        (MetricName.RECORDS_REJECTED, outcome.rejected),
+        (MetricName.RECORDS_QUARANTINED, outcome.quarantined),
+        (MetricName.EVENTS_KEPT, outcome.kept),
+        (MetricName.WRITE_EVENTS, outcome.write_events),
+        (MetricName.SENSITIVE_EVENTS, outcome.sensitive_events),
+        (MetricName.ENCRYPTION_CONTEXT_MATCHES, outcome.encryption_context_matches),
+        (MetricName.ITEMS_WRITTEN, outcome.written),
+    ):
+        count(name, value)
+    for source, events in sorted(outcome.by_source.items()):
+        with single_metric(
+            name=MetricName.EVENTS_BY_SOURCE, unit=MetricUnit.Count, value=events, namespace=NAMESPACE
+        ) as metric:
+            metric.add_dimension(name=SOURCE_DIMENSION, value=source)
+    if outcome.rejected or outcome.quarantined:
+        logger.warning(
+            "records not stored as events",
+            object=outcome.source,
+            not_objects=outcome.rejected,
+            quarantined=outcome.quarantined,
+        )
+    logger.info(
+        "trail object processed",
+        object=outcome.source,
+        records=outcome.records,
+        kept=outcome.kept,
+        written=outcome.written,
+        write_events=outcome.write_events,
+        duplicates=outcome.duplicates,
+    )
