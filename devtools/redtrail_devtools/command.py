@@ -5,10 +5,13 @@ import contextlib
 import signal
 import threading
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
-from redtrail_devtools.pipeline import LocalPipeline, running
-from redtrail_devtools.poller import PollStats
+
+if TYPE_CHECKING:  # imported by the command itself: every `redtrail` start loads this module
+    from redtrail_devtools.pipeline import LocalPipeline
+    from redtrail_devtools.poller import PollStats
 
 DEFAULT_LOCAL_PORT = 5050
 DEFAULT_REGION = "us-east-1"
@@ -25,10 +28,12 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 def local_command(args: argparse.Namespace) -> int:
     """The real stack on an embedded local AWS, running until interrupted."""
+    from redtrail_devtools.pipeline import running
+
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
 
-    def report(batch: PollStats) -> None:
+    def report(batch: "PollStats") -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
         print(f"{stamp} {batch.received} messages: {batch.succeeded} processed, {batch.failed} failed", flush=True)
 
@@ -40,7 +45,7 @@ def local_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def banner(pipeline: LocalPipeline) -> list[str]:
+def banner(pipeline: "LocalPipeline") -> list[str]:
     """Where everything is, and how to use it."""
     resources = pipeline.resources
     env = (

@@ -89,3 +89,31 @@ def test_missing_credentials_are_a_one_line_error(monkeypatch, tmp_path, capsys)
     assert err.count("\n") == 1
     assert "Unable to locate credentials" in err
     assert "Traceback" not in err
+
+
+def test_the_built_in_commands_are_the_parsers_own():
+    # Given the parser without plugins (what `redtrail ingest ...` builds, to start fast)
+    from redtrail.cli import main as cli
+
+    parser = cli._parser(plugins=False)
+    # When its subcommands are listed
+    (subcommands,) = (action for action in parser._actions if action.dest == "==SUPPRESS==" or action.choices)
+    # Then they are exactly the names that skip the plugin scan
+    assert set(subcommands.choices) == cli.BUILT_IN_COMMANDS
+
+
+def test_local_without_the_dev_tools_is_a_one_line_error(monkeypatch, capsys):
+    # Given an installation without the dev tools (no `redtrail.commands` entry point)
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **_: [])
+    from redtrail.cli.main import main
+
+    # When `redtrail local` runs
+    status = main(["local"])
+    # Then it says, in one line, that the dev tools are missing and how to get them
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert len(err.splitlines()) == 1
+    assert "dev tools" in err
+    assert "make setup" in err

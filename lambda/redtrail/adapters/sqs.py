@@ -20,7 +20,14 @@ class Queue:
 
     def __init__(self, url: str, client: "SQSClient | None" = None) -> None:
         self.url = url
-        self._sqs = client or boto3.client("sqs")
+        self._client = client
+
+    @property
+    def _sqs(self) -> "SQSClient":
+        # Made at first use: the function's dead-letter queue is rarely written, and a client costs its cold start.
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        return self._client
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 COMMAND_ENTRY_POINTS = "redtrail.commands"
+BUILT_IN_COMMANDS = frozenset({"ingest", "query", "status", "backfill", "redrive"})
 
 
 class CliError(Exception):
@@ -30,7 +31,9 @@ class CliError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``redtrail`` console script."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Finding plugins reads every installed distribution's metadata (tens of ms): only when one may be meant.
+    args = _parser(plugins=not arguments or arguments[0] not in BUILT_IN_COMMANDS).parse_args(arguments)
     try:
         return int(args.command(args))
     except (CliError, RedtrailError, ValueError, KeyError) as error:
@@ -56,7 +59,7 @@ def _botocore_message(error: Exception) -> str:
     return str(error)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="redtrail", description="Redshift's CloudTrail events, in DynamoDB.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -118,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     redrive = commands.add_parser("redrive", parents=[aws], help="move dead-letter messages back to the ingest queue")
     redrive.set_defaults(command=redrive_command)
 
-    _add_plugin_commands(commands)
+    if plugins:
+        _add_plugin_commands(commands)
     return parser
 
 

@@ -10,15 +10,16 @@ the reference path (``trail_file.records_in``, then ``pipeline.analyze``) would,
   record is picked and read in full, or the file is left to the next reader.
 
 A compact text (``{"Records":[...]}`` or a bare array, each record starting with ``eventVersion``, as
-CloudTrail writes them) is cut into records where one ends and the next begins (``},{"eventVersion":``), and
-each record is read once for its fields. The cuts are sound without trusting the pattern: when every part
-between two cuts is one whole JSON value, the text is exactly the array of those values. A cut inside a record
-(a nested object that starts with ``eventVersion``) leaves a part that is not, which is then read together with
-the next one. Other layouts are read twice, as raw records, then each one for its fields.
+CloudTrail writes them) is read in pieces of about 16 records, cut where one record ends and the next begins
+(``},{"eventVersion":``): each piece is read once for the fields, and again for its records' bytes only when
+it holds a candidate. A cut inside a record (a nested object that starts with ``eventVersion``) leaves two
+pieces that are not JSON, which the reader sees; the text is then cut at every such place instead, and each
+part is read once, together with the next when it is not one whole value (sound without trusting the pattern:
+when every part is one whole JSON value, the text is exactly the array of those values). Other layouts are
+read twice, as raw records, then each one for its fields.
 
-``select`` reads a large compact gzip file as it is inflated instead, in pieces of about 16 records cut
-between two records: each piece is read once for the fields, and again for its records' bytes only when it
-holds a candidate. The text never has to be held whole, and stays in the CPU's caches.
+``select`` reads a large compact gzip file in the same pieces as it is inflated, so that its text never has to
+be held whole and stays in the CPU's caches.
 """
 
 import codecs
@@ -101,12 +102,25 @@ def select(body: bytes) -> Selection | None:
     """
     if not body.startswith(GZIP_MAGIC) or stated_length(body) <= WHOLE_TEXT_BYTES:
         return None
+    try:
+        return _read_pieces(_pieces(inflated_chunks(body)))
+    except NotSingleMemberError:
+        return None
+
+
+def _select_pieces(text: bytes) -> Selection | None:
+    """The picks of a compact text already checked by ``select_text``, read in pieces as ``select`` reads large
+    files: fewer, larger reads than one per record, and only pieces with a candidate are read again."""
+    return _read_pieces(_pieces((text,), checked=True))
+
+
+def _read_pieces(pieces: Iterable[bytes]) -> Selection | None:
     selection = Selection(0, [])
     try:
-        for piece in _pieces(inflated_chunks(body)):
+        for piece in pieces:
             if not _add_piece(selection, piece):
                 return None
-    except (NotSingleMemberError, _NotCompactError):
+    except _NotCompactError:
         return None
     return selection
 
@@ -115,9 +129,10 @@ def select_text(text: bytes) -> Selection | None:
     """The picks of a file's whole JSON text, in any layout; None when only the reference parser can tell."""
     if _long_digit_run(text) or not _valid_utf8(text):
         return None
-    cut = _select_cut(text)
-    if cut is not None:
-        return cut
+    for route in (_select_pieces, _select_cut):
+        selection = route(text)
+        if selection is not None:
+            return selection
     try:
         document = _raw_file.decode(text)
     except _FAILED:
@@ -139,22 +154,28 @@ def load_picked(raw: bytes) -> tuple[Any, bool]:
 
 
 def _matches(records: Sequence[_Record]) -> list[int]:
-    """The indexes of the records ``classify`` may keep."""
-    return [index for index, record in enumerate(records) if _may_match(record)]
+    """The indexes of the records ``classify`` may keep, judged on the typed fields (tests hold the two to the
+    same answers); one comprehension, because it runs once per record of every file."""
+    sources, accounts = REDSHIFT_SOURCES, _SERVICE_ACCOUNTS
+    return [
+        index
+        for index, record in enumerate(records)
+        if record.eventSource in sources
+        or (
+            (identity := record.userIdentity) is not None
+            and (identity.accountId in accounts or identity.invokedBy in sources)
+        )
+        or (
+            (parameters := record.requestParameters) is not None
+            and (context := parameters.encryptionContext) is not None
+            and _context_may_match(context)
+        )
+    ]
 
 
 def _may_match(record: _Record) -> bool:
-    """Whether ``classify`` may keep the record, judged on its typed fields (tests hold the two to the same
-    answers)."""
-    if record.eventSource in REDSHIFT_SOURCES:
-        return True
-    identity = record.userIdentity
-    if identity is not None and (identity.accountId in _SERVICE_ACCOUNTS or identity.invokedBy in REDSHIFT_SOURCES):
-        return True
-    parameters = record.requestParameters
-    if parameters is None or parameters.encryptionContext is None:
-        return False
-    return _context_may_match(parameters.encryptionContext)
+    """``_matches`` for one record."""
+    return bool(_matches((record,)))
 
 
 def _context_may_match(context: dict[str, Raw]) -> bool:
@@ -235,11 +256,12 @@ def _select_cut(text: bytes) -> Selection | None:
         start = cut + 2
 
 
-def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def _pieces(chunks: Iterable[bytes], *, checked: bool = False) -> Iterator[bytes]:
     """The record list in ``chunks`` of JSON text, as arrays of whole records: ``[{...},...,{...}]``.
 
     Cuts fall between two records; a cut anywhere else leaves both pieces invalid JSON, which the caller
-    sees. Text the stdlib would refuse but msgspec not (see the module's docstring) raises _NotCompactError.
+    sees. Text the stdlib would refuse but msgspec not (see the module's docstring) raises _NotCompactError,
+    unless ``checked`` says the caller has looked already.
     """
     carry, framing, ascii = b"", None, True
     for chunk in chunks:
@@ -250,7 +272,7 @@ def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 continue
             framing = _framing(window)
             start = len(framing[0])
-        ascii = _check(window)  # digit runs and characters never span a cut: the carry is checked again
+        ascii = checked or _check(window)  # digit runs and characters never span a cut: the carry is checked again
         view = memoryview(window)
         cut = window.find(_BETWEEN_RECORDS, start + PIECE_BYTES)
         while cut >= 0:
@@ -263,7 +285,7 @@ def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
     if framing is None:
         framing = _framing(carry)
         carry = carry[len(framing[0]) :]
-        ascii = _check(carry)
+        ascii = checked or _check(carry)
     end = _json_end(carry)
     closing = framing[1]
     if not carry.endswith(closing, 0, end):
