@@ -160,3 +160,11 @@ def test_app_exits_with_one_line_error_for_bad_context(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "redtrail: context key writeEventsThreshold: expected a whole number from 1 to 1000000, got 'lots'"
     ]
+
+
+def test_readme_settings_table_is_the_generated_one() -> None:
+    # Given the README and the table generated from CONTEXT_KEYS
+    readme = (REPO / "README.md").read_text()
+    rows = [line for line in context_keys_markdown().splitlines() if line.startswith("|")]
+    # Then the README shows every row exactly, in order (regenerate with python -m infra.config)
+    assert "\n".join(rows) in readme
