@@ -4,6 +4,7 @@ import gzip
 import json
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -140,24 +141,49 @@ def quarantine_item(
 
 def redacted(record: Mapping[str, Any], paths: Collection[str]) -> Mapping[str, Any]:
     """``record`` with the value at each dotted path replaced by ``REDACTED`` (copied only where changed)."""
+    return _redact(record, _redaction_tree(tuple(paths)))
+
+
+_LEAF: dict[str, Any] = {}  # marks a path's last part in a redaction tree
+
+
+@lru_cache(maxsize=8)
+def _redaction_tree(paths: tuple[str, ...]) -> dict[str, Any]:
+    """The dotted paths as a tree of their parts (a part that ends a path replaces everything below it)."""
+    tree: dict[str, Any] = {}
     for path in paths:
-        record = _redact(record, path.split("."))
-    return record
+        *parents, leaf = path.split(".")
+        node = tree
+        for part in parents:
+            child = node.setdefault(part, {})
+            if child is _LEAF:
+                break
+            node = child
+        else:
+            node[leaf] = _LEAF
+    return tree
 
 
-def _redact(node: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any]:
-    head, rest = parts[0], parts[1:]
-    if head not in node:
-        return node
-    value = node[head]
-    if rest:
-        if not isinstance(value, Mapping):
-            return node
-        replaced = _redact(value, rest)
-        return node if replaced is value else {**node, head: replaced}
-    if value is None or value in (CLOUDTRAIL_HIDDEN, REDACTED):
-        return node
-    return {**node, head: REDACTED}
+def _redact(node: Mapping[str, Any], tree: dict[str, Any]) -> Mapping[str, Any]:
+    changed: dict[str, Any] | None = None
+    for key, below in tree.items():
+        if key not in node:
+            continue
+        value = node[key]
+        if below is _LEAF:
+            if value is None or value in (CLOUDTRAIL_HIDDEN, REDACTED):
+                continue
+            replaced: Any = REDACTED
+        elif isinstance(value, Mapping):
+            replaced = _redact(value, below)
+            if replaced is value:
+                continue
+        else:
+            continue
+        if changed is None:
+            changed = dict(node)
+        changed[key] = replaced
+    return node if changed is None else changed
 
 
 def event_json(record: Mapping[str, Any], *, floats: bool = True) -> str:
