@@ -22,10 +22,12 @@ def test_table_is_built_from_the_shared_schema(synth: Synth) -> None:
             {"AttributeName": index.partition_key, "KeyType": "HASH"},
             {"AttributeName": index.sort_key, "KeyType": "RANGE"},
         ]
-        assert indexes[index.name]["Projection"] == {
-            "ProjectionType": "INCLUDE",
-            "NonKeyAttributes": schema.projected_attributes(index),
-        }
+        expected = (
+            {"ProjectionType": "ALL"}
+            if index.projects_all
+            else {"ProjectionType": "INCLUDE", "NonKeyAttributes": schema.projected_attributes(index)}
+        )
+        assert indexes[index.name]["Projection"] == expected
 
     # And it matches the request the CLI uses to create a table locally
     request = schema.create_table_request("any")

@@ -3,8 +3,8 @@ from dataclasses import replace
 import pytest
 
 from redtrail.core.errors import TrailFileError
-from redtrail.core.pipeline import Status, analyze, process_object
-from redtrail.core.s3_events import TrailObject
+from redtrail.core.pipeline import Status, StoredItems, analyze, process_object
+from redtrail.core.s3_events import StoredObject, TrailObject
 from redtrail.core.trail_file import SkipReason
 from tests.support import BARE_OPTIONS, event, trail_file
 
@@ -17,7 +17,7 @@ class FakeTable:
 
     def write(self, items):
         self.batches.append(list(items))
-        return len(items)
+        return StoredItems(written=len(items))
 
 
 def test_analyze_keeps_redshift_events_once_and_counts_the_rest():
@@ -75,7 +75,9 @@ def test_process_object_reads_classifies_and_writes():
     body = trail_file([event("authorize_datashare"), {"eventSource": "ec2.amazonaws.com"}, event("create_connection")])
     table = FakeTable()
     # When it is processed
-    outcome = process_object(TrailObject("b", KEY), read=lambda _: body, write=table.write, options=BARE_OPTIONS)
+    outcome = process_object(
+        TrailObject("b", KEY), read=lambda _: StoredObject(body), write=table.write, options=BARE_OPTIONS
+    )
     # Then the kept items are written in one call and counted
     assert outcome.status is Status.PROCESSED
     assert (outcome.records, outcome.kept, outcome.written) == (3, 2, 2)
@@ -98,7 +100,7 @@ def test_non_logs_are_skipped_without_writing(key, body, reason):
 
     def read(trail_object):
         reads.append(trail_object)
-        return body
+        return StoredObject(body)
 
     # When it is processed
     outcome = process_object(TrailObject("b", key), read=read, write=table.write, options=BARE_OPTIONS)
@@ -115,7 +117,7 @@ def test_a_file_without_redshift_events_writes_nothing():
     # When it is processed
     outcome = process_object(
         TrailObject("b", KEY),
-        read=lambda _: trail_file([{"eventSource": "ec2.amazonaws.com"}]),
+        read=lambda _: StoredObject(trail_file([{"eventSource": "ec2.amazonaws.com"}])),
         write=table.write,
         options=BARE_OPTIONS,
     )
@@ -130,5 +132,8 @@ def test_a_corrupt_file_raises():
     # Then the failure propagates, so that its message is retried and ends in the dead-letter queue
     with pytest.raises(TrailFileError):
         process_object(
-            TrailObject("b", KEY), read=lambda _: b"\x1f\x8bnot gzip", write=FakeTable().write, options=BARE_OPTIONS
+            TrailObject("b", KEY),
+            read=lambda _: StoredObject(b"\x1f\x8bnot gzip"),
+            write=FakeTable().write,
+            options=BARE_OPTIONS,
         )

@@ -17,14 +17,18 @@ def test_create_table_request_follows_the_definition():
     # Then it has the eventID key, one GSI per index keyed by its attribute and eventTime, and no event in GSIs
     assert request["KeySchema"] == [{"AttributeName": "eventID", "KeyType": "HASH"}]
     indexes = {index["IndexName"]: index for index in request["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"byTime", "byWrite", "byEventName", "byPrincipal", "byResource", "byAccount", "byRejected"}
+    events = {"byTime", "byWrite", "byEventName", "byPrincipal", "byResource", "byAccount", "byRejected"}
+    assert set(indexes) == events | {"byLedger"}
     for index in schema.INDEXES:
         keys = indexes[index.name]["KeySchema"]
-        sort_key = "ingestedAt" if index.name == "byRejected" else "eventTime"
+        sort_key = {"byRejected": "ingestedAt", "byLedger": "ledgerSort"}.get(index.name, "eventTime")
         assert keys == [
             {"AttributeName": index.partition_key, "KeyType": "HASH"},
             {"AttributeName": sort_key, "KeyType": "RANGE"},
         ]
+        if index.projects_all:  # the ledger's index: its small items whole, never an event's
+            assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+            continue
         projected = indexes[index.name]["Projection"]["NonKeyAttributes"]
         assert "event" not in projected
         assert index.partition_key not in projected

@@ -1,8 +1,10 @@
 """DynamoDB: the event table (batch writes with retries, queries, creation from the shared definition)."""
 
+import gzip
+import json
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -11,13 +13,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from redtrail.adapters.aws_calls import batches, error_code
 from redtrail.contracts import schema
 from redtrail.core.errors import TableError, TableNotFoundError, TableWriteError
-from redtrail.core.items import Item
+from redtrail.core.items import CONTENT_ATTRIBUTE, Item, content_sha256
+from redtrail.core.pipeline import Conflict, StoredItems
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
 
-BATCH_SIZE = 25  # BatchWriteItem's limit
+READ_BATCH_SIZE = 100  # BatchGetItem's limit
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -28,7 +30,9 @@ _THROTTLED = {
 
 
 class EventTable:
-    """Writes items to the event table with BatchWriteItem, retrying what DynamoDB leaves unprocessed."""
+    """Writes items to the event table without ever replacing one: an item already stored with the same content
+    is left as it is, one with other content is a conflict (the first stays). Reads what is stored with
+    BatchGetItem (100 a request), writes each new item with a conditional PutItem, retrying throttling."""
 
     def __init__(
         self,
@@ -47,34 +51,82 @@ class EventTable:
         self._max_delay = max_delay
         self._sleep = sleep
 
-    def write(self, items: Sequence[Item]) -> int:
-        """Put every item (25 a request); returns how many were written or raises TableWriteError."""
-        for batch in batches(items, BATCH_SIZE):
-            self._write_batch([{"PutRequest": {"Item": item}} for item in batch])
-        return len(items)
+    def write(self, items: Sequence[Item]) -> StoredItems:
+        """Store the items that are new; raises TableWriteError when DynamoDB refuses after retries."""
+        stored = self._stored([item[schema.PARTITION_KEY]["S"] for item in items])
+        written, unchanged, conflicts = 0, 0, []
+        for item in items:
+            event_id = item[schema.PARTITION_KEY]["S"]
+            current = stored.get(event_id)
+            if current is None:
+                if self._put_new(item):
+                    written += 1
+                    continue
+                current = self._stored([event_id])[event_id]  # written meanwhile, by a concurrent delivery
+            if _content(current) == _content(item):
+                unchanged += 1
+            else:
+                conflicts.append(Conflict(event_id, str(current.get("sourceObject", {}).get("S", "?"))))
+        return StoredItems(written, unchanged, tuple(conflicts))
 
-    def _write_batch(self, requests: "Sequence[WriteRequestTypeDef]") -> None:
-        pending: Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef] = requests
+    def _stored(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """What is stored under these eventIDs: the content hash and the source (or the event, for items older
+        than the hash)."""
+        found: dict[str, dict[str, Any]] = {}
+        projection = f"{schema.PARTITION_KEY}, {CONTENT_ATTRIBUTE}, sourceObject, event, eventGzip"
+        for batch in batches(list(dict.fromkeys(event_ids)), READ_BATCH_SIZE):
+            keys: Any = [{schema.PARTITION_KEY: {"S": event_id}} for event_id in batch]
+            for attempt in range(self._max_attempts):
+                if attempt:
+                    self._backoff(attempt)
+                response = self._read({self.name: {"Keys": keys, "ProjectionExpression": projection}})
+                if response is None:  # throttled: try again
+                    continue
+                for item in response.get("Responses", {}).get(self.name, []):
+                    found[item[schema.PARTITION_KEY]["S"]] = dict(item)
+                keys = response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
+                if not keys:
+                    break
+            else:
+                raise TableWriteError(
+                    f"table {self.name}: {len(keys)} keys still unread after {self._max_attempts} attempts"
+                )
+        return found
+
+    def _put_new(self, item: Item) -> bool:
+        """Put an item that must not exist yet; False when it does."""
         for attempt in range(self._max_attempts):
             if attempt:
                 self._backoff(attempt)
             try:
-                response = self._dynamodb.batch_write_item(RequestItems={self.name: pending})
+                self._dynamodb.put_item(
+                    TableName=self.name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(#id)",
+                    ExpressionAttributeNames={"#id": schema.PARTITION_KEY},
+                )
+                return True
             except ClientError as error:
                 code = error_code(error)
-                if code == "ResourceNotFoundException":
-                    raise TableNotFoundError(f"table {self.name} does not exist") from error
+                if code == "ConditionalCheckFailedException":
+                    return False
                 if code in _THROTTLED:
                     continue
-                raise TableWriteError(f"table {self.name}: {code or error}") from error
+                raise _write_error(self.name, error) from error
             except BotoCoreError as error:
                 raise TableWriteError(f"table {self.name}: {error}") from error
-            pending = response.get("UnprocessedItems", {}).get(self.name, [])
-            if not pending:
-                return
-        raise TableWriteError(
-            f"table {self.name}: {len(pending)} items still unprocessed after {self._max_attempts} attempts"
-        )
+        raise TableWriteError(f"table {self.name}: still throttled after {self._max_attempts} attempts")
+
+    def _read(self, request: Any) -> Any:
+        """One BatchGetItem; None when throttled (the caller backs off and retries)."""
+        try:
+            return self._dynamodb.batch_get_item(RequestItems=request)
+        except ClientError as error:
+            if error_code(error) in _THROTTLED:
+                return None
+            raise _write_error(self.name, error) from error
+        except BotoCoreError as error:
+            raise TableWriteError(f"table {self.name}: {error}") from error
 
     def _backoff(self, attempt: int) -> None:
         # Full jitter: spreads the retries of concurrent writers instead of lining them up.
@@ -123,3 +175,27 @@ class EventTable:
             if error_code(error) == "ResourceNotFoundException":
                 raise TableNotFoundError(f"table {self.name} does not exist") from error
             raise TableError(f"table {self.name}: {error_code(error) or error}") from error
+
+
+def _write_error(table: str, error: ClientError) -> Exception:
+    code = error_code(error)
+    if code == "ResourceNotFoundException":
+        return TableNotFoundError(f"table {table} does not exist")
+    return TableWriteError(f"table {table}: {code or error}")
+
+
+def _content(item: Mapping[str, Any]) -> str | None:
+    """The content hash of a stored or new item (computed from the event for items stored before the hash)."""
+    value = item.get(CONTENT_ATTRIBUTE, {}).get("S")
+    if value:
+        return str(value)
+    text = item.get("event", {}).get("S")
+    packed = item.get("eventGzip", {}).get("B")
+    if packed is not None:
+        text = gzip.decompress(bytes(packed)).decode("utf-8")
+    if not text:
+        return None
+    try:
+        return content_sha256(json.loads(text))
+    except ValueError:
+        return None

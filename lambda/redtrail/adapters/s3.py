@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from redtrail.adapters.aws_calls import error_code
 from redtrail.core.errors import AccessDeniedError, ObjectNotFoundError, StorageError
-from redtrail.core.s3_events import TrailObject
+from redtrail.core.s3_events import StoredObject, TrailObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -23,11 +23,14 @@ class TrailStore:
     def __init__(self, client: "S3Client | None" = None) -> None:
         self._s3 = client or boto3.client("s3")
 
-    def read(self, trail_object: TrailObject) -> bytes:
-        """The object's bytes; raises ObjectNotFoundError, AccessDeniedError or StorageError."""
+    def read(self, trail_object: TrailObject) -> StoredObject:
+        """The object's bytes, LastModified and user metadata; raises ObjectNotFoundError, AccessDeniedError or
+        StorageError."""
         try:
             response = self._s3.get_object(Bucket=trail_object.bucket, Key=trail_object.key)
-            return bytes(response["Body"].read())
+            return StoredObject(
+                bytes(response["Body"].read()), response.get("LastModified"), dict(response.get("Metadata", {}))
+            )
         except ClientError as error:
             raise _storage_error(error, trail_object.uri) from error
         except BotoCoreError as error:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from redtrail.cli.progress import Progress
 from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.errors import RedtrailError, StorageError
-from redtrail.core.pipeline import FileOutcome, ReadObject, Status, WriteItems, process_object
-from redtrail.core.s3_events import TrailObject
+from redtrail.core.pipeline import FileOutcome, ReadObject, Status, StoredItems, WriteItems, process_object
+from redtrail.core.s3_events import StoredObject, TrailObject
 
 if TYPE_CHECKING:
     from redtrail.adapters.connection import Connection
@@ -171,12 +171,12 @@ def _ingest_in_worker(trail_object: TrailObject) -> Result:
     return _worker.ingest(trail_object)
 
 
-def _write_nothing(items: Sequence[Any]) -> int:
-    return 0
+def _write_nothing(items: Sequence[Any]) -> StoredItems:
+    return StoredItems()
 
 
-def _read_local(trail_object: TrailObject) -> bytes:
+def _read_local(trail_object: TrailObject) -> StoredObject:
     try:
-        return Path(trail_object.key).read_bytes()
+        return StoredObject(Path(trail_object.key).read_bytes())
     except OSError as error:
         raise StorageError(f"{trail_object.key}: {error.strerror}") from error

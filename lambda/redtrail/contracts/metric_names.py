@@ -5,6 +5,7 @@ from enum import StrEnum
 NAMESPACE = "Redtrail"
 SERVICE = "redtrail"
 SOURCE_DIMENSION = "EventSource"
+PROBLEM_DIMENSION = "ProblemCode"
 
 
 class MetricName(StrEnum):
@@ -20,4 +21,9 @@ class MetricName(StrEnum):
     SENSITIVE_EVENTS = "SensitiveEvents"
     ENCRYPTION_CONTEXT_MATCHES = "EncryptionContextMatches"
     ITEMS_WRITTEN = "ItemsWritten"
+    ITEMS_UNCHANGED = "ItemsUnchanged"  # already stored with the same content
     EVENTS_BY_SOURCE = "EventsBySource"
+    DIGESTS_VERIFIED = "DigestsVerified"
+    LOGS_VERIFIED = "LogsVerified"
+    INTEGRITY_PROBLEMS = "IntegrityProblems"  # with the dimension ProblemCode, one series per code
+    STALE_CHAINS = "StaleChains"  # chains whose newest digest is older than the heartbeat (every sweep)

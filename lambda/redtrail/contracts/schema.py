@@ -48,12 +48,13 @@ MAX_PROJECTED_ATTRIBUTES = 100  # DynamoDB: NonKeyAttributes summed over all sec
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """A global secondary index keyed by one string attribute and ``eventTime``."""
+    """A global secondary index keyed by one string attribute and ``eventTime`` (or another sort key)."""
 
     name: str
     partition_key: str
     sort_key: str = SORT_ATTRIBUTE
     projection: tuple[str, ...] = SUMMARY_ATTRIBUTES
+    projects_all: bool = False  # the ledger's small items: every attribute
 
 
 BY_TIME = Index("byTime", "timeBucket")
@@ -64,8 +65,29 @@ BY_RESOURCE = Index("byResource", "resource")
 BY_ACCOUNT = Index("byAccount", "recipientAccountId")
 # Records that could not be stored as events (quarantined, with their reason), by month of ingestion.
 BY_REJECTED = Index("byRejected", "rejectedMonth", "ingestedAt", ("rejectReason", "sourceObject"))
+# The ledger (log files, digests, chains, problems; docs/architecture.md): partition by what is asked, sort by time.
+BY_LEDGER = Index("byLedger", "ledgerPartition", "ledgerSort", (), projects_all=True)
 
-INDEXES: tuple[Index, ...] = (BY_TIME, BY_WRITE, BY_EVENT_NAME, BY_PRINCIPAL, BY_RESOURCE, BY_ACCOUNT, BY_REJECTED)
+INDEXES: tuple[Index, ...] = (
+    BY_TIME,
+    BY_WRITE,
+    BY_EVENT_NAME,
+    BY_PRINCIPAL,
+    BY_RESOURCE,
+    BY_ACCOUNT,
+    BY_REJECTED,
+    BY_LEDGER,
+)
+
+# Keys of the items that are not events: an event whose eventID holds the separator is quarantined instead,
+# so that no file can write into these keyspaces.
+KEY_SEPARATOR = "#"
+REJECTED_PREFIX = "rejected#"
+LOG_PREFIX = "log#"
+DIGEST_PREFIX = "digest#"
+CHAIN_PREFIX = "chain#"
+NAMESPACE_PREFIX = "namespace#"
+PROBLEM_PREFIX = "problem#"
 
 
 def projected_attributes(index: Index) -> list[str]:
@@ -124,7 +146,11 @@ def create_table_request(table_name: str) -> dict[str, Any]:
                     {"AttributeName": index.partition_key, "KeyType": "HASH"},
                     {"AttributeName": index.sort_key, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected_attributes(index)},
+                "Projection": (
+                    {"ProjectionType": "ALL"}
+                    if index.projects_all
+                    else {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected_attributes(index)}
+                ),
             }
             for index in INDEXES
         ],

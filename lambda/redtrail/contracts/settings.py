@@ -51,6 +51,12 @@ class Env(StrEnum):
     REDACT_FIELDS = "REDACT_FIELDS"
     DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
     TRACING = "REDTRAIL_TRACING"
+    DIGEST_HEARTBEAT_MINUTES = "DIGEST_HEARTBEAT_MINUTES"
+    LOG_GRACE_MINUTES = "LOG_GRACE_MINUTES"
+
+
+DEFAULT_DIGEST_HEARTBEAT_MINUTES = 90
+DEFAULT_LOG_GRACE_MINUTES = 60
 
 
 def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -92,17 +98,54 @@ class PipelineOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class IntegrityOptions:
+    """How long the ledger waits: for the next digest of a chain (the heartbeat), for a listed log file."""
+
+    heartbeat_minutes: int = DEFAULT_DIGEST_HEARTBEAT_MINUTES
+    grace_minutes: int = DEFAULT_LOG_GRACE_MINUTES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "IntegrityOptions":
+        return cls(
+            _minutes(environ, Env.DIGEST_HEARTBEAT_MINUTES, DEFAULT_DIGEST_HEARTBEAT_MINUTES),
+            _minutes(environ, Env.LOG_GRACE_MINUTES, DEFAULT_LOG_GRACE_MINUTES),
+        )
+
+    def environment(self) -> dict[str, str]:
+        return {
+            Env.DIGEST_HEARTBEAT_MINUTES.value: str(self.heartbeat_minutes),
+            Env.LOG_GRACE_MINUTES.value: str(self.grace_minutes),
+        }
+
+
+def _minutes(environ: Mapping[str, str], name: Env, default: int) -> int:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a positive whole number of minutes, not {text!r}")
+    return int(text)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the function reads from its environment."""
 
     table_name: str
     options: PipelineOptions = field(default_factory=PipelineOptions)
     dead_letter_queue_url: str | None = None
+    integrity: IntegrityOptions = field(default_factory=IntegrityOptions)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
-        """Settings from ``TABLE_NAME``, ``DEAD_LETTER_QUEUE_URL`` and the pipeline options' variables."""
+        """Settings from ``TABLE_NAME``, ``DEAD_LETTER_QUEUE_URL``, the pipeline options' and the ledger's
+        variables."""
         table_name = environ.get(Env.TABLE_NAME, "").strip()
         if not table_name:
             raise ValueError(f"{Env.TABLE_NAME} is not set")
-        return cls(table_name, PipelineOptions.from_env(environ), environ.get(Env.DEAD_LETTER_QUEUE_URL) or None)
+        return cls(
+            table_name,
+            PipelineOptions.from_env(environ),
+            environ.get(Env.DEAD_LETTER_QUEUE_URL) or None,
+            IntegrityOptions.from_env(environ),
+        )

@@ -1,6 +1,7 @@
 """DynamoDB items (low-level attribute values) built from kept CloudTrail records. Pure."""
 
 import gzip
+import hashlib
 import json
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _COMPACT_ASCII_JSON = json.JSONEncoder(separators=(",", ":"))
 # Writes all but floats as _COMPACT_JSON does (tests hold it to that), about four times faster.
 _FLOATLESS_JSON = msgspec.json.Encoder()
+_SORTED_JSON = msgspec.json.Encoder(order="sorted")
+CONTENT_ATTRIBUTE = "eventSha256"
 
 
 REDACTED = "REDACTED"
@@ -65,6 +68,8 @@ def build_item(
     event_id = record.get("eventID")
     if not isinstance(event_id, str) or not event_id:
         raise InvalidRecordError("record has no eventID")
+    if schema.KEY_SEPARATOR in event_id:
+        raise InvalidRecordError(f"eventID holds {schema.KEY_SEPARATOR!r}, which only redtrail's own keys hold")
     item: Item = {"eventID": {"S": event_id}, "matchedBy": {"S": match.matched_by.value}}
     for name in _COPIED:
         value = record.get(name)
@@ -99,8 +104,20 @@ def build_item(
     expires = expiry_epoch(event_time, retention_days) if retention_days else None
     if expires is not None:
         item[schema.TTL_ATTRIBUTE] = {"N": str(expires)}
-    store_event(item, redacted(record, redact_fields), floats=floats)
+    stored = redacted(record, redact_fields)
+    item[CONTENT_ATTRIBUTE] = {"S": content_sha256(stored)}
+    store_event(item, stored, floats=floats)
     return item
+
+
+def content_sha256(record: Mapping[str, Any]) -> str:
+    """A hash of what a record says, whatever the order of its fields: two copies of one event (an account
+    and an organization trail) hash alike, a rewritten one does not."""
+    try:
+        text = _SORTED_JSON.encode(record)
+    except (TypeError, ValueError, OverflowError):  # lone surrogates, integers beyond 64 bits: the stdlib's
+        text = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(text).hexdigest()
 
 
 def store_event(item: Item, record: Mapping[str, Any], *, floats: bool = True) -> None:
@@ -125,11 +142,10 @@ def quarantine_item(
     Its key is ``rejected#`` and a digest of the record, so a redelivered file leaves one item; it is in the
     ``byRejected`` index only (no event attributes that other indexes key on).
     """
-    import hashlib  # rarely needed: kept out of every start-up
-
-    digest = hashlib.sha256(event_json(record, floats=floats).encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(event_json(record, floats=floats).encode("utf-8")).hexdigest()
     item: Item = {
-        "eventID": {"S": f"rejected#{digest}"},
+        "eventID": {"S": f"{schema.REJECTED_PREFIX}{digest[:32]}"},
+        CONTENT_ATTRIBUTE: {"S": digest},
         "rejectReason": {"S": reason},
         "sourceObject": {"S": source_object},
         "rejectedMonth": {"S": now.astimezone(UTC).strftime("%Y-%m")},

@@ -3,6 +3,7 @@
 I/O comes in through two callables (``read``, ``write``), so this module makes no AWS calls itself.
 """
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,12 +15,29 @@ from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.classify import MatchedBy, classify
 from redtrail.core.errors import TrailFileError
 from redtrail.core.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
-from redtrail.core.s3_events import TrailObject
+from redtrail.core.s3_events import StoredObject, TrailObject
 from redtrail.core.selective_reader import load_picked, select, select_text
 from redtrail.core.trail_file import SkipReason, decompress, records_in, skip_reason
 
-ReadObject = Callable[[TrailObject], bytes]
-WriteItems = Callable[[Sequence[Item]], int]
+ReadObject = Callable[[TrailObject], StoredObject]
+WriteItems = Callable[[Sequence[Item]], "StoredItems"]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """An eventID already stored from another file with other content: the first stays, this one is not stored."""
+
+    event_id: str
+    stored_from: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItems:
+    """What a write did: items written, items already stored with the same content, conflicts."""
+
+    written: int = 0
+    unchanged: int = 0
+    conflicts: tuple[Conflict, ...] = ()
 
 
 class Status(StrEnum):
@@ -42,8 +60,12 @@ class FileOutcome:
     encryption_context_matches: int = 0
     rejected: int = 0  # records that are not JSON objects (counted, not stored)
     quarantined: int = 0  # Redshift-family records kept as rejected#… items with their reason
-    duplicates: int = 0
+    duplicates: int = 0  # the same eventID twice in the file: the first is kept
+    unchanged: int = 0  # already stored, same content (a file delivered twice, an organization trail's copy)
+    conflicts: tuple[Conflict, ...] = ()  # already stored with other content: nothing stored over it
     by_source: Counter[str] = field(default_factory=Counter)
+    sha256: str | None = None  # of the uncompressed text, as CloudTrail's digests hash it
+    delivered_at: datetime | None = None  # the object's LastModified
 
 
 @dataclass(slots=True)
@@ -54,48 +76,73 @@ class Analysis:
     outcome: FileOutcome
 
 
-def analyze(records: Sequence[Any], *, source: str, options: PipelineOptions, now: datetime | None = None) -> Analysis:
+def analyze(
+    records: Sequence[Any],
+    *,
+    source: str,
+    options: PipelineOptions,
+    now: datetime | None = None,
+    account: str | None = None,
+) -> Analysis:
     """Classify ``records`` and build one item per kept event (first occurrence of an eventID wins).
 
-    A kept record that cannot become an event item (no eventID, too large even compressed) is quarantined:
-    kept as a ``rejected#…`` item with its reason.
+    A kept record that cannot become an event item (no eventID, too large even compressed, or delivered for
+    another account than ``account``, the one its file's key names) is quarantined: kept as a ``rejected#…``
+    item with its reason.
     """
-    tally = _Tally(source, len(records), options, now)
+    tally = _Tally(source, len(records), options, now, account)
     for record in records:
         tally.add(record)
     return tally.analysis()
 
 
-def analyze_body(body: bytes, *, source: str, options: PipelineOptions, now: datetime | None = None) -> Analysis | None:
-    """``analyze(records_of(body))``, same items, counts and errors, without decoding what is not kept.
+def analyze_body(
+    body: bytes,
+    *,
+    source: str,
+    options: PipelineOptions,
+    now: datetime | None = None,
+    account: str | None = None,
+) -> Analysis | None:
+    """``analyze(records_of(body))``, same items, counts and errors, without decoding what is not kept; the
+    outcome carries the SHA-256 of the uncompressed text, hashed as it inflates.
 
     None when the file has no ``Records``. Only the records the selective reader picks are decoded, from their
     own bytes; when it cannot decide, the reference parser (stdlib ``json``) reads the whole file.
     """
-    selection = select(body)
+    hasher = hashlib.sha256()
+    selection = select(body, hasher)
     if selection is None:
         text = decompress(body)
+        hasher = hashlib.sha256(text)  # inflated into one buffer: hashed while it is in the CPU's caches
         selection = select_text(text)
         if selection is None:
             records = records_in(text)
             if records is None:
                 return None
-            return analyze(records, source=source, options=options, now=now)
-    tally = _Tally(source, selection.count, options, now)
+            analysis = analyze(records, source=source, options=options, now=now, account=account)
+            analysis.outcome.sha256 = hasher.hexdigest()
+            return analysis
+    tally = _Tally(source, selection.count, options, now, account)
     for raw in selection.picked:
         record, floats = load_picked(raw)
         tally.add(record, floats=floats)
-    return tally.analysis()
+    analysis = tally.analysis()
+    analysis.outcome.sha256 = hasher.hexdigest()
+    return analysis
 
 
 class _Tally:
     """Items and counts, one record at a time, in file order."""
 
-    def __init__(self, source: str, records: int, options: PipelineOptions, now: datetime | None) -> None:
+    def __init__(
+        self, source: str, records: int, options: PipelineOptions, now: datetime | None, account: str | None
+    ) -> None:
         self.outcome = FileOutcome(source=source, records=records)
         self.items: dict[str, Item] = {}
         self.options = options
         self.now = now  # when quarantined records were ingested; None: the current time
+        self.account = account
 
     def add(self, record: Any, *, floats: bool = True) -> None:
         """Count ``record`` and keep its item; ``floats=False``: it holds no float (see ``items.event_json``)."""
@@ -105,6 +152,11 @@ class _Tally:
             return
         match = classify(record)
         if match is None:
+            return
+        recipient = record.get("recipientAccountId")
+        if self.account is not None and recipient != self.account:
+            reason = f"recipientAccountId {recipient!r} is not the account {self.account} its file was delivered for"
+            self._quarantine(record, reason, floats)
             return
         try:
             item = build_item(
@@ -155,15 +207,27 @@ class _Tally:
 
 
 def process_object(
-    trail_object: TrailObject, *, read: ReadObject, write: WriteItems, options: PipelineOptions
+    trail_object: TrailObject,
+    *,
+    read: ReadObject,
+    write: WriteItems,
+    options: PipelineOptions,
+    account: str | None = None,
 ) -> FileOutcome:
-    """Read one trail object, keep its Redshift-family events and write them; raises on failure."""
+    """Read one trail object, keep its Redshift-family events and write them; raises on failure.
+
+    ``account``: the account the object's key names (the function knows it from CloudTrail's key layout).
+    """
     reason = skip_reason(trail_object.key)
     if reason is not None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=reason)
-    analysis = analyze_body(read(trail_object), source=trail_object.uri, options=options)
+    stored = read(trail_object)
+    analysis = analyze_body(stored.body, source=trail_object.uri, options=options, account=account)
     if analysis is None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=SkipReason.NO_RECORDS)
+    outcome = analysis.outcome
+    outcome.delivered_at = stored.modified
     if analysis.items:
-        analysis.outcome.written = write(analysis.items)
-    return analysis.outcome
+        result = write(analysis.items)
+        outcome.written, outcome.unchanged, outcome.conflicts = result.written, result.unchanged, result.conflicts
+    return outcome

@@ -24,6 +24,15 @@ class TrailObject:
         return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
 
 
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object's bytes as read, when it was stored (S3's LastModified) and its user metadata."""
+
+    body: bytes
+    modified: datetime | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
 def objects_in_message(body: str) -> list[TrailObject]:
     """The created objects a queue message body names; empty for ``s3:TestEvent``."""
     try:

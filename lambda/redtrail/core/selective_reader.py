@@ -26,7 +26,7 @@ import codecs
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from msgspec import Raw, Struct
@@ -94,18 +94,30 @@ class Selection:
     picked: list[bytes]
 
 
-def select(body: bytes) -> Selection | None:
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+def select(body: bytes, hasher: Hasher | None = None) -> Selection | None:
     """The picks of a large compact gzip trail file, read as it is inflated; None for any other file.
 
     Large: inflating to more than ``WHOLE_TEXT_BYTES`` by its gzip trailer. Smaller files are faster read whole
-    (``select_text``), as their text still fits in the CPU's caches.
+    (``select_text``), as their text still fits in the CPU's caches. ``hasher`` is fed the text as it inflates
+    (on None it holds a part of it only).
     """
     if not body.startswith(GZIP_MAGIC) or stated_length(body) <= WHOLE_TEXT_BYTES:
         return None
+    chunks = inflated_chunks(body)
     try:
-        return _read_pieces(_pieces(inflated_chunks(body)))
+        return _read_pieces(_pieces(chunks if hasher is None else _fed(chunks, hasher)))
     except NotSingleMemberError:
         return None
+
+
+def _fed(chunks: Iterable[bytes], hasher: Hasher) -> Iterator[bytes]:
+    for chunk in chunks:
+        hasher.update(chunk)
+        yield chunk
 
 
 def _select_pieces(text: bytes) -> Selection | None:

@@ -31,6 +31,7 @@ class SkipReason(StrEnum):
     NOT_A_LOG_NAME = "not-a-log-name"
     NO_RECORDS = "no-records"
     OUTSIDE_AWSLOGS = "outside-awslogs"
+    NOT_TRAIL_LAYOUT = "not-trail-layout"  # under AWSLogs/, but not a name CloudTrail writes (function only)
 
 
 def outside_trail_logs(key: str) -> bool:

@@ -2,21 +2,28 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from redtrail.adapters.cloudtrail import CloudTrailPublicKeys
 from redtrail.adapters.dynamodb import EventTable
+from redtrail.adapters.ledger import DynamoDBLedger
 from redtrail.adapters.s3 import TrailStore
 from redtrail.adapters.sqs import Queue
+from redtrail.contracts.integrity import ProblemCode
 from redtrail.contracts.metric_names import MetricName
 from redtrail.contracts.settings import Settings
 from redtrail.core.errors import NotificationError, ObjectNotFoundError, RedtrailError, TrailFileError
+from redtrail.core.integrity import Clock, Integrity, IntegrityReport
+from redtrail.core.ledger import Problem, now_text
 from redtrail.core.pipeline import FileOutcome, Status, process_object
 from redtrail.core.s3_events import TrailObject, objects_in_message, objects_in_notification
 from redtrail.core.trail_file import SkipReason, outside_trail_logs
-from redtrail.function.observability import count, logger, report, tracer
+from redtrail.core.trail_keys import LogKind, is_digest_folder, parse_log_key
+from redtrail.function.observability import count, logger, report, report_integrity, report_sweep, tracer
 
 # Failures that no retry can mend: the message goes straight to the dead-letter queue (with its reason)
 # instead of burning maxReceiveCount receives. Anything else (S3 or DynamoDB trouble, access denied, which
@@ -29,6 +36,7 @@ class Dependencies:
     settings: Settings
     store: TrailStore
     table: EventTable
+    integrity: Integrity
     dead_letters: Queue | None = None
 
 
@@ -37,7 +45,20 @@ def default_dependencies() -> Dependencies:
     """Settings from the environment and boto3 clients, made once per execution environment."""
     settings = Settings.from_env()
     dead_letters = Queue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
-    return Dependencies(settings, TrailStore(), EventTable(settings.table_name), dead_letters)
+    table = EventTable(settings.table_name)
+    ledger = DynamoDBLedger(settings.table_name)
+    return Dependencies(
+        settings, TrailStore(), table, integrity(settings, ledger, CloudTrailPublicKeys()), dead_letters
+    )
+
+
+def integrity(settings: Settings, ledger: DynamoDBLedger, public_keys: CloudTrailPublicKeys) -> Integrity:
+    """The ledger's checks with the grace periods the stack set."""
+    clock = Clock(
+        heartbeat=timedelta(minutes=settings.integrity.heartbeat_minutes),
+        grace=timedelta(minutes=settings.integrity.grace_minutes),
+    )
+    return Integrity(ledger, public_keys, clock)
 
 
 def handle_event(
@@ -45,6 +66,9 @@ def handle_event(
 ) -> dict[str, Any]:
     """Process an SQS batch with partial batch responses, or a direct S3 notification."""
     deps = dependencies or default_dependencies()
+    if _is_schedule(event):
+        sweep(deps)
+        return {"batchItemFailures": []}
     records = event.get("Records")
     if isinstance(records, list) and records and all(_is_sqs(record) for record in records):
         return handle_batch(records, deps)
@@ -55,6 +79,17 @@ def handle_event(
 
 def _is_sqs(record: object) -> bool:
     return isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs"
+
+
+def _is_schedule(event: Mapping[str, Any]) -> bool:
+    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
+
+
+@tracer.capture_method
+def sweep(dependencies: Dependencies) -> None:
+    """The ledger's periodic checks: late chains (the heartbeat), gaps, log files never delivered."""
+    found, stale = dependencies.integrity.sweep()
+    report_sweep(found, stale)
 
 
 def handle_batch(records: list[Mapping[str, Any]], dependencies: Dependencies) -> dict[str, Any]:
@@ -106,21 +141,54 @@ def dead_letter(record: Mapping[str, Any], error: Exception, dead_letters: Queue
 
 @tracer.capture_method
 def ingest_object(trail_object: TrailObject, dependencies: Dependencies) -> FileOutcome:
-    """Run the pipeline on one object, log and count the outcome; re-raises failures."""
-    if outside_trail_logs(trail_object.key):
-        skipped = FileOutcome(trail_object.uri, Status.SKIPPED, SkipReason.OUTSIDE_AWSLOGS)
-        report(skipped)
-        return skipped
+    """One object by its key: a digest is verified, a log file processed and recorded in the ledger, anything
+    else skipped; outcomes logged and counted, failures re-raised."""
+    key = trail_object.key
+    if outside_trail_logs(key):
+        return _skipped(trail_object, SkipReason.OUTSIDE_AWSLOGS)
+    if is_digest_folder(key):
+        return verify_digest(trail_object, dependencies)
+    log_key = parse_log_key(key)
+    if log_key is None:  # under AWSLogs/, but no name CloudTrail writes: not a trail file
+        return _skipped(trail_object, SkipReason.NOT_TRAIL_LAYOUT)
     try:
         outcome = process_object(
             trail_object,
             read=dependencies.store.read,
             write=dependencies.table.write,
             options=dependencies.settings.options,
+            account=log_key.namespace.account,
         )
+        found = IntegrityReport()
+        if outcome.status is Status.PROCESSED and outcome.sha256 and log_key.kind is LogKind.LOG:
+            delivered = now_text(outcome.delivered_at) if outcome.delivered_at else now_text()
+            found = dependencies.integrity.record_log(trail_object, str(log_key.namespace), outcome.sha256, delivered)
+        for conflict in outcome.conflicts:
+            detail = f"eventID {conflict.event_id} is stored from {conflict.stored_from}; this file says otherwise"
+            problem = Problem(ProblemCode.EVENT_CONFLICT, trail_object.uri, detail, event_id=conflict.event_id)
+            dependencies.integrity.report(problem, found)
     except RedtrailError as error:
         count(MetricName.FILES_FAILED)
         logger.error("trail object failed", object=trail_object.uri, error_type=type(error).__name__, reason=str(error))
         raise
     report(outcome)
+    report_integrity(found)
     return outcome
+
+
+def verify_digest(trail_object: TrailObject, dependencies: Dependencies) -> FileOutcome:
+    """A digest: verified and recorded in the ledger, settling the log files it lists."""
+    try:
+        found = dependencies.integrity.record_digest(trail_object, dependencies.store.read)
+    except RedtrailError as error:
+        count(MetricName.FILES_FAILED)
+        logger.error("digest failed", object=trail_object.uri, error_type=type(error).__name__, reason=str(error))
+        raise
+    report_integrity(found)
+    return FileOutcome(trail_object.uri, Status.SKIPPED, SkipReason.DIGEST)
+
+
+def _skipped(trail_object: TrailObject, reason: SkipReason) -> FileOutcome:
+    skipped = FileOutcome(trail_object.uri, Status.SKIPPED, reason)
+    report(skipped)
+    return skipped

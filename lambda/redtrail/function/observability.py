@@ -11,8 +11,9 @@ from typing import Any, Protocol, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.metric_names import NAMESPACE, PROBLEM_DIMENSION, SERVICE, SOURCE_DIMENSION, MetricName
 from redtrail.contracts.settings import Env
+from redtrail.core.integrity import IntegrityReport
 from redtrail.core.pipeline import FileOutcome, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,13 +77,11 @@ def report(outcome: FileOutcome) -> None:
         (MetricName.SENSITIVE_EVENTS, outcome.sensitive_events),
         (MetricName.ENCRYPTION_CONTEXT_MATCHES, outcome.encryption_context_matches),
         (MetricName.ITEMS_WRITTEN, outcome.written),
+        (MetricName.ITEMS_UNCHANGED, outcome.unchanged),
     ):
         count(name, value)
     for source, events in sorted(outcome.by_source.items()):
-        with single_metric(
-            name=MetricName.EVENTS_BY_SOURCE, unit=MetricUnit.Count, value=events, namespace=NAMESPACE
-        ) as metric:
-            metric.add_dimension(name=SOURCE_DIMENSION, value=source)
+        _count_by(MetricName.EVENTS_BY_SOURCE, SOURCE_DIMENSION, source, events)
     if outcome.rejected or outcome.quarantined:
         logger.warning(
             "records not stored as events",
@@ -98,4 +97,36 @@ def report(outcome: FileOutcome) -> None:
         written=outcome.written,
         write_events=outcome.write_events,
         duplicates=outcome.duplicates,
+        unchanged=outcome.unchanged,
+        conflicts=len(outcome.conflicts),
     )
+
+
+def report_integrity(found: IntegrityReport) -> None:
+    """Count what the ledger settled, and log and count each problem the first time it is found."""
+    if found.digest_verified:
+        count(MetricName.DIGESTS_VERIFIED)
+    if found.verified_logs:
+        count(MetricName.LOGS_VERIFIED, found.verified_logs)
+    for problem in found.new_problems:
+        _count_by(MetricName.INTEGRITY_PROBLEMS, PROBLEM_DIMENSION, problem.code.value, 1)
+        logger.warning(
+            "integrity problem",
+            code=problem.code.value,
+            object=problem.object,
+            chain=problem.chain,
+            detail=problem.detail,
+        )
+
+
+def report_sweep(found: IntegrityReport, stale_chains: int) -> None:
+    """The sweep's problems, and the heartbeat: chains whose digests are late (0 when all are on time)."""
+    report_integrity(found)
+    count(MetricName.STALE_CHAINS, stale_chains)
+    logger.info("ledger swept", stale_chains=stale_chains, problems=len(found.problems), new=len(found.new_problems))
+
+
+def _count_by(name: MetricName, dimension: str, value: str, amount: int) -> None:
+    """One metric with its own dimension, beside the ones every metric has."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=amount, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name=dimension, value=value)
