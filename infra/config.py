@@ -7,7 +7,14 @@ from typing import Any
 
 from aws_cdk import aws_logs as logs
 
-from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS, DEFAULT_SENSITIVE_EVENT_NAMES, PipelineOptions
+from redtrail.contracts.settings import (
+    DEFAULT_DIGEST_HEARTBEAT_MINUTES,
+    DEFAULT_LOG_GRACE_MINUTES,
+    DEFAULT_REDACT_FIELDS,
+    DEFAULT_SENSITIVE_EVENT_NAMES,
+    IntegrityOptions,
+    PipelineOptions,
+)
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 
 
@@ -70,6 +77,8 @@ class StackConfig:
     function_memory_mb: int = 512
     log_retention_days: int = 90
     tracing: bool = True
+    digest_heartbeat_minutes: int = DEFAULT_DIGEST_HEARTBEAT_MINUTES
+    log_grace_minutes: int = DEFAULT_LOG_GRACE_MINUTES
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION:
@@ -96,6 +105,10 @@ class StackConfig:
     def pipeline_options(self) -> PipelineOptions:
         """The options the function (and ``redtrail ingest``, reading the function's environment) runs with."""
         return PipelineOptions(self.retention_days, self.sensitive_event_names, self.redact_fields)
+
+    @property
+    def integrity_options(self) -> IntegrityOptions:
+        return IntegrityOptions(self.digest_heartbeat_minutes, self.log_grace_minutes)
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -295,6 +308,20 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         _boolean,
         "X-Ray tracing of the function (Lambda active tracing and the Powertools Tracer's subsegments for its AWS "
         "calls); `false` leaves the X-Ray SDK unloaded, which shortens cold starts (docs/architecture.md).",
+    ),
+    ContextKey(
+        "digestHeartbeatMinutes",
+        "digest_heartbeat_minutes",
+        _whole(61, 10080),
+        "Minutes without a digest file from a trail's chain (CloudTrail delivers one every hour) after which the "
+        "`DigestLate` heartbeat alarm fires: logging was stopped, validation turned off, or delivery broke.",
+    ),
+    ContextKey(
+        "logGraceMinutes",
+        "log_grace_minutes",
+        _whole(5, 10080),
+        "Minutes a log file listed by a digest may take to arrive before it is `LOG_NOT_DELIVERED` (and a digest "
+        "its successor names, before the chain has a gap).",
     ),
 )
 

@@ -36,6 +36,7 @@ class RedtrailStack(Stack):
             kms_key=source.kms_key,
             table=storage.table,
             options=config.pipeline_options,
+            integrity=config.integrity_options,
             tracing=config.tracing,
             timeout=Duration.seconds(config.function_timeout_seconds),
             memory_size=config.function_memory_mb,

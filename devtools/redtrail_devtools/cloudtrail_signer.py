@@ -89,7 +89,8 @@ class TrailWriter:
 
     def digest(self, start: datetime, end: datetime, logs: Sequence[Delivered], *, restart: bool = False) -> Delivered:
         """The digest of ``logs`` for ``[start, end]``, linked to the previous one (unless ``restart``)."""
-        name = f"{self.account}_CloudTrail-Digest_{self.region}_{self.trail}_{self.region}_{end.strftime(KEY_TIME)}.json.gz"
+        stamp = end.strftime(KEY_TIME)
+        name = f"{self.account}_CloudTrail-Digest_{self.region}_{self.trail}_{self.region}_{stamp}.json.gz"
         key = self._folder("CloudTrail-Digest", end) + name
         previous = None if restart else self.previous
         document = {
@@ -114,7 +115,8 @@ class TrailWriter:
         }
         text = json.dumps(document, separators=(",", ":")).encode()
         previous_signature = previous.metadata["signature"] if previous else "null"
-        signed = f"{document['digestEndTime']}\n{self.bucket}/{key}\n{hashlib.sha256(text).hexdigest()}\n{previous_signature}"
+        sha256 = hashlib.sha256(text).hexdigest()
+        signed = f"{document['digestEndTime']}\n{self.bucket}/{key}\n{sha256}\n{previous_signature}"
         metadata = {"signature": self.signing_key.sign(signed.encode()), "signature-algorithm": SIGNATURE_ALGORITHM}
         delivered = Delivered(key, gzip.compress(text, mtime=0), text, metadata)
         self.previous = delivered

@@ -2,6 +2,8 @@
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -15,8 +17,9 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.nag import acknowledge, wildcard_resource
+from redtrail.contracts import schema
 from redtrail.contracts.metric_names import NAMESPACE, SERVICE
-from redtrail.contracts.settings import Env, PipelineOptions
+from redtrail.contracts.settings import Env, IntegrityOptions, PipelineOptions
 
 HANDLER = "redtrail.function.handler.lambda_handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -26,6 +29,8 @@ POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/{ARCHITECTURE.name
 TRAIL_FILE_SUFFIX = ".json.gz"
 VISIBILITY_TIMEOUT_FACTOR = 6  # AWS guidance for SQS event sources: at least 6x the function timeout
 DEAD_LETTER_RETENTION = Duration.days(14)
+SWEEP_INTERVAL = Duration.minutes(15)
+TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 
 
 class Ingestion(Construct):
@@ -41,6 +46,7 @@ class Ingestion(Construct):
         kms_key: kms.IKey | None,
         table: dynamodb.ITable,
         options: PipelineOptions,
+        integrity: IntegrityOptions,
         tracing: bool,
         timeout: Duration,
         memory_size: int,
@@ -92,14 +98,28 @@ class Ingestion(Construct):
             memory_size=memory_size,
             tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
             log_group=self.log_group,
-            environment=_environment(table, options, tracing),
+            environment=_environment(table, options, integrity, tracing),
         )
         bucket.grant_read(self.function, f"{key_prefix}*")
         if kms_key is not None:
             kms_key.grant_decrypt(self.function)
-        # BatchWriteItem is the function's only table call; grant_write_data would add deletes and the index ARNs.
+        # What the function does to the table: read what is stored, put new items (conditionally), keep the ledger
+        # (update and read its entries, query its index). Never a delete, a scan or another index.
+        iam.Grant.add_to_principal(grantee=self.function, actions=TABLE_ACTIONS, resource_arns=[table.table_arn])
         iam.Grant.add_to_principal(
-            grantee=self.function, actions=["dynamodb:BatchWriteItem"], resource_arns=[table.table_arn]
+            grantee=self.function,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{table.table_arn}/index/{schema.BY_LEDGER.name}"],
+        )
+        # Digest signatures are checked against CloudTrail's public keys (the action has no resource-level form).
+        iam.Grant.add_to_principal(grantee=self.function, actions=["cloudtrail:ListPublicKeys"], resource_arns=["*"])
+        # The sweep: late chains (the heartbeat), gaps, files never delivered.
+        events.Rule(
+            self,
+            "Sweep",
+            description="redtrail: the ledger's periodic checks (digest heartbeat, gaps, undelivered log files)",
+            schedule=events.Schedule.rate(SWEEP_INTERVAL),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=2)],
         )
         # Files no retry can mend (corrupt, deleted) are moved to the dead-letter queue by the function itself.
         self.dead_letter_queue.grant_send_messages(self.function)
@@ -128,13 +148,13 @@ class Ingestion(Construct):
             "by Lambda until 2029.",
         )
         policy = role.node.find_child("DefaultPolicy")
-        if tracing:
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5[Resource::*]",
-                "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-                "permissions.",
-            )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudtrail:ListPublicKeys"
+            + (", xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing)" if tracing else "")
+            + " support no resource-level permissions.",
+        )
         for finding, reason in (
             (
                 "AwsSolutions-IAM5[Action::s3:GetObject*]",
@@ -168,7 +188,9 @@ class Ingestion(Construct):
                 )
 
 
-def _environment(table: dynamodb.ITable, options: PipelineOptions, tracing: bool) -> dict[str, str]:
+def _environment(
+    table: dynamodb.ITable, options: PipelineOptions, integrity: IntegrityOptions, tracing: bool
+) -> dict[str, str]:
     """What ``redtrail.contracts.settings`` and Powertools read."""
     return {
         "POWERTOOLS_SERVICE_NAME": SERVICE,
@@ -176,4 +198,5 @@ def _environment(table: dynamodb.ITable, options: PipelineOptions, tracing: bool
         Env.TABLE_NAME: table.table_name,
         Env.TRACING: "true" if tracing else "false",
         **options.environment(),
+        **integrity.environment(),
     }

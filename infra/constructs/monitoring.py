@@ -14,9 +14,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.integrity import ProblemCode
+from redtrail.contracts.metric_names import NAMESPACE, PROBLEM_DIMENSION, SERVICE, SOURCE_DIMENSION, MetricName
 
 HEALTH_PERIOD = Duration.minutes(5)
+HEARTBEAT_PERIOD = Duration.minutes(30)  # two sweeps (every 15 minutes): one missed run is not yet an alarm
 SENSITIVE_PERIOD = Duration.minutes(5)
 
 
@@ -28,15 +30,27 @@ class AlarmSpec:
     description: str
     metric: cw.IMetric
     threshold: float = 1
+    missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING
 
 
-def redtrail_metric(name: MetricName, *, period: Duration = HEALTH_PERIOD) -> cw.Metric:
-    """A Sum of one of the function's EMF metrics, with the ``service`` dimension Powertools adds."""
+def problem_metric(code: ProblemCode) -> cw.Metric:
+    """The count of newly found problems of one code (a Sum over the integrity problem series of that code)."""
+    return cw.Metric(
+        namespace=NAMESPACE,
+        metric_name=MetricName.INTEGRITY_PROBLEMS,
+        dimensions_map={PROBLEM_DIMENSION: code.value, "service": SERVICE},
+        statistic=cw.Stats.SUM,
+        period=HEALTH_PERIOD,
+    )
+
+
+def redtrail_metric(name: MetricName, *, period: Duration = HEALTH_PERIOD, statistic: str = cw.Stats.SUM) -> cw.Metric:
+    """A statistic (Sum) of one of the function's EMF metrics, with the ``service`` dimension Powertools adds."""
     return cw.Metric(
         namespace=NAMESPACE,
         metric_name=name,
         dimensions_map={"service": SERVICE},
-        statistic=cw.Stats.SUM,
+        statistic=statistic,
         period=period,
     )
 
@@ -60,7 +74,7 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = self._topic(alarm_email)
-        specs = (
+        specs: tuple[AlarmSpec, ...] = (
             AlarmSpec(
                 "WriteEvents",
                 f"Write-type Redshift events: {write_events_threshold} or more in "
@@ -121,6 +135,24 @@ class Monitoring(Construct):
                 ),
             ),
         )
+        specs += (
+            AlarmSpec(
+                "DigestLate",
+                "The heartbeat: a trail's chain of digest files is late (CloudTrail delivers one an hour), or the "
+                "sweep that checks did not run. Logging was stopped, validation turned off, or delivery broke: run "
+                "`redtrail verify`.",
+                redtrail_metric(MetricName.STALE_CHAINS, period=HEARTBEAT_PERIOD, statistic=cw.Stats.MAXIMUM),
+                missing=cw.TreatMissingData.BREACHING,
+            ),
+            *(
+                AlarmSpec(
+                    f"Integrity{code.alarm_name}",
+                    f"{code.meaning} ({code.value}): run `redtrail verify`.",
+                    problem_metric(code),
+                )
+                for code in ProblemCode
+            ),
+        )
         self.alarms = [self._alarm(spec) for spec in specs]
         self.dashboard = self._dashboard(function, queue, dead_letter_queue)
 
@@ -162,7 +194,7 @@ class Monitoring(Construct):
             threshold=spec.threshold,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=spec.missing,
         )
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         return alarm
@@ -203,6 +235,23 @@ class Monitoring(Construct):
                     function.metric_errors(statistic=cw.Stats.SUM),
                     function.metric_throttles(statistic=cw.Stats.SUM),
                 ],
+                width=12,
+            ),
+        )
+        problems = cw.SearchExpression(
+            expression=f"SEARCH('{{{NAMESPACE},{PROBLEM_DIMENSION},service}} "
+            f"MetricName=\"{MetricName.INTEGRITY_PROBLEMS}\"', 'Sum', {int(HEALTH_PERIOD.to_seconds())})",
+            label="",
+        )
+        dashboard.add_widgets(
+            _graph(
+                "Trail integrity: digests and log files verified",
+                [MetricName.DIGESTS_VERIFIED, MetricName.LOGS_VERIFIED],
+            ),
+            cw.GraphWidget(
+                title="Integrity problems by code, and late chains",
+                left=[problems],
+                right=[redtrail_metric(MetricName.STALE_CHAINS, statistic=cw.Stats.MAXIMUM)],
                 width=12,
             ),
         )

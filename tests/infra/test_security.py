@@ -12,9 +12,12 @@ from typing import Any
 from aws_cdk.assertions import Capture, Match
 from infra_support import Synth, arn_of, as_list, function, function_statements, only, ref, resources
 
+from infra.constructs.ingestion import TABLE_ACTIONS
+from redtrail.contracts import schema
+
 DATA_SERVICES = ("s3", "dynamodb", "sqs", "kms", "sns", "secretsmanager", "ssm")
 # Services without resource-level permissions for these actions: "*" is the only possible resource.
-NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+NO_RESOURCE_LEVEL = frozenset({"cloudtrail:ListPublicKeys", "xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 CONSUME = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"})
 S3_READ = frozenset({"s3:GetObject*", "s3:GetBucket*", "s3:List*"})
 DENY_WITHOUT_TLS = Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
@@ -45,7 +48,7 @@ def test_no_data_action_of_the_function_is_granted_on_every_resource(synth: Synt
     # When the actions and resources are read
     on_everything = {action for action, resource in grants if resource == "*"}
     data = [(action, resource) for action, resource in grants if action.split(":")[0] in DATA_SERVICES]
-    # Then only actions that have no resource-level permissions (X-Ray) are on "*"
+    # Then only actions that have no resource-level permissions (X-Ray, CloudTrail's public keys) are on "*"
     assert on_everything <= NO_RESOURCE_LEVEL
     # And no action is a service wildcard, and no data resource has a wildcard other than the trail prefix's
     # objects (no "arn:...:s3:::*", no "bucket/*", no "...:table/*")
@@ -76,8 +79,11 @@ def test_the_function_writes_only_its_table_and_consumes_only_its_queue(synth: S
     dynamodb = {(action, json.dumps(resource)) for action, resource in grants if action.startswith("dynamodb:")}
     consumed = {json.dumps(resource) for action, resource in grants if action in CONSUME}
     sent = {json.dumps(resource) for action, resource in grants if action == "sqs:SendMessage"}
-    # Then the only DynamoDB action is BatchWriteItem, on the table itself (no reads, no deletes, no index)
-    assert dynamodb == {("dynamodb:BatchWriteItem", json.dumps(arn_of(table_id)))}
+    # Then DynamoDB allows reading what is stored, putting and updating items, on the table itself, and querying
+    # the ledger's index only: no delete, no scan, no batch write, no other index
+    table_arn = json.dumps(arn_of(table_id))
+    ledger = json.dumps({"Fn::Join": ["", [arn_of(table_id), f"/index/{schema.BY_LEDGER.name}"]]})
+    assert dynamodb == {(action, table_arn) for action in TABLE_ACTIONS} | {("dynamodb:Query", ledger)}
     # And messages are received, deleted and hidden on the ingest queue only, and never sent back to it
     assert consumed == {json.dumps(arn_of(ingest))}
     assert json.dumps(arn_of(ingest)) not in sent

@@ -5,7 +5,7 @@ from typing import Any
 from aws_cdk.assertions import Capture, Match
 from infra_support import KEY_ARN, Synth, arn_of, as_list, function, function_statements, only, ref, resources
 
-from infra.constructs.ingestion import HANDLER, POWERTOOLS_LAYER_PARAMETER
+from infra.constructs.ingestion import HANDLER, POWERTOOLS_LAYER_PARAMETER, TABLE_ACTIONS
 from redtrail.contracts.metric_names import NAMESPACE, SERVICE
 from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS
 
@@ -182,13 +182,16 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     new_trail.template.has_resource_properties("AWS::CloudTrail::Trail", {"S3BucketName": {"Ref": bucket_id}})
     bucket = bucket_id.as_string()
 
-    # Then it may: read the trail bucket under AWSLogs/ only, batch-write the table only, consume its queue,
-    # send unmendable files to its dead-letter queue, write its own log group and send traces; nothing else
+    # Then it may: read the trail bucket under AWSLogs/ only, read and write the table's items (no deletes, no
+    # scans) and query the ledger's index, list CloudTrail's public keys, consume its queue, send unmendable files
+    # to its dead-letter queue, write its own log group and send traces; nothing else
     assert set(allowed) == {
         "s3:GetObject*",
         "s3:GetBucket*",
         "s3:List*",
-        "dynamodb:BatchWriteItem",
+        *TABLE_ACTIONS,
+        "dynamodb:Query",
+        "cloudtrail:ListPublicKeys",
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueUrl",
@@ -202,7 +205,9 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     }
     trail_files = {"Fn::Join": ["", [arn_of(bucket), "/AWSLogs/*"]]}
     assert allowed["s3:GetObject*"] == [arn_of(bucket), trail_files]
-    assert allowed["dynamodb:BatchWriteItem"] == [arn_of(table_id)]
+    assert all(allowed[action] == [arn_of(table_id)] for action in TABLE_ACTIONS)
+    assert allowed["dynamodb:Query"] == [{"Fn::Join": ["", [arn_of(table_id), "/index/byLedger"]]}]
+    assert allowed["cloudtrail:ListPublicKeys"] == ["*"]
     assert allowed["sqs:ReceiveMessage"] == [arn_of(ingest_id)]
     assert allowed["sqs:SendMessage"] == [arn_of(dead_letter_id)]
     assert allowed["logs:PutLogEvents"] == [arn_of(log_group_id)]

@@ -7,6 +7,7 @@ import pytest
 from aws_cdk.assertions import Match
 from infra_support import Synth, function, only, ref, resources
 
+from redtrail.contracts.integrity import ProblemCode
 from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
 
 
@@ -25,12 +26,14 @@ def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
     # Given either configuration
     alarms = resources(synth, "AWS::CloudWatch::Alarm")
 
-    # Then all eight alarms (2 on Redshift activity, 6 on pipeline health) send to the one topic
-    assert len(alarms) == 8
+    # Then all alarms (2 on Redshift activity, 6 on pipeline health, the digest heartbeat, one per integrity
+    # problem code) send to the one topic; only the heartbeat takes silence as an alarm
+    assert len(alarms) == 8 + 1 + len(ProblemCode)
     for properties in (a["Properties"] for a in alarms.values()):
         assert properties["AlarmActions"] == [ref(topic_id(synth))]
         assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        assert properties["TreatMissingData"] == "notBreaching"
+        breaching = properties.get("MetricName") == MetricName.STALE_CHAINS
+        assert properties["TreatMissingData"] == ("breaching" if breaching else "notBreaching")
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,15 @@ import zipfile
 import boto3
 import pytest
 
+from redtrail.adapters.cloudtrail import CloudTrailPublicKeys
 from redtrail.adapters.dynamodb import EventTable
+from redtrail.adapters.ledger import DynamoDBLedger
 from redtrail.adapters.s3 import TrailStore
 from redtrail.cli.main import main
 from redtrail.contracts import stack_outputs
 from redtrail.contracts.settings import Env, PipelineOptions, Settings
 from redtrail.core.s3_events import TrailObject
-from redtrail.function.consumer import Dependencies, ingest_object
+from redtrail.function.consumer import Dependencies, ingest_object, integrity
 from redtrail_devtools.emulator import moto_server
 from tests.support import event, local_credentials, trail_file
 
@@ -46,7 +48,8 @@ def deployed(tmp_path):
         clients["s3"].create_bucket(Bucket=bucket)
         record = event("create_namespace")
         record["requestParameters"]["masterUserPassword"] = "Sup3r-S3cret"
-        clients["s3"].put_object(Bucket=bucket, Key=KEY, Body=trail_file([record, event("authorize_datashare")]))
+        datashare = {**event("authorize_datashare"), "recipientAccountId": record["recipientAccountId"]}
+        clients["s3"].put_object(Bucket=bucket, Key=KEY, Body=trail_file([record, datashare]))
         EventTable(table, clients["dynamodb"]).create()
         role = clients["iam"].create_role(RoleName=f"fn-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         code = io.BytesIO()
@@ -76,8 +79,9 @@ def deployed(tmp_path):
 
 
 def items(dynamodb, table: str) -> dict[str, dict]:
+    """The event items (the function's table also holds its ledger of the file)."""
     found = dynamodb.scan(TableName=table)["Items"]
-    return {item["eventID"]["S"]: item for item in found}
+    return {item["eventID"]["S"]: item for item in found if "#" not in item["eventID"]["S"]}
 
 
 def test_the_cli_and_the_function_store_identical_items(deployed, capsys):
@@ -87,7 +91,13 @@ def test_the_cli_and_the_function_store_identical_items(deployed, capsys):
     function_table = f"{table}-function"
     settings = Settings.from_env({**environment, Env.TABLE_NAME.value: function_table})
     EventTable(function_table, clients["dynamodb"]).create()
-    dependencies = Dependencies(settings, TrailStore(clients["s3"]), EventTable(function_table, clients["dynamodb"]))
+    ledger = DynamoDBLedger(function_table, clients["dynamodb"])
+    dependencies = Dependencies(
+        settings,
+        TrailStore(clients["s3"]),
+        EventTable(function_table, clients["dynamodb"]),
+        integrity(settings, ledger, CloudTrailPublicKeys()),
+    )
     # When the function processes the object, and `redtrail ingest` processes it into the stack's table
     ingest_object(TrailObject(bucket, KEY), dependencies)
     status = main(["ingest", "--endpoint-url", endpoint, "--region", REGION, "--stack-name", stack, f"s3://{bucket}/"])

@@ -8,9 +8,9 @@ from redtrail.core import queries
 from redtrail.function import consumer
 from redtrail.function.handler import lambda_handler
 from tests.integration.conftest import BUCKET, emf_metrics
-from tests.support import event, trail_file
+from tests.support import event, log_key, trail_file
 
-KEY = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
+DATASHARE_ACCOUNT = event("authorize_datashare")["recipientAccountId"]
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ def test_an_unreadable_file_goes_straight_to_the_dead_letter_queue(
     pipeline, dead_letters, context, capsys, caplog, name, body, reason
 ):
     # Given a good file and an unreadable one in the same batch
-    pipeline.put(f"{KEY}good.json.gz", trail_file([event("authorize_datashare")]))
-    pipeline.put(f"{KEY}{name}", body)
+    pipeline.put(log_key(DATASHARE_ACCOUNT, "good"), trail_file([event("authorize_datashare")]))
+    pipeline.put(log_key(DATASHARE_ACCOUNT, name.removesuffix(".json.gz")), body)
     messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
     # When the handler processes the batch
     response = lambda_handler(pipeline.event(messages), context)
@@ -61,9 +61,9 @@ def test_an_unreadable_file_goes_straight_to_the_dead_letter_queue(
 
 def test_a_deleted_object_is_dead_lettered_at_once(pipeline, dead_letters, context):
     # Given a notification for an object deleted before it was read
-    pipeline.put(f"{KEY}gone.json.gz", trail_file([event("authorize_datashare")]))
+    pipeline.put(log_key(DATASHARE_ACCOUNT, "gone"), trail_file([event("authorize_datashare")]))
     (message,) = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
-    pipeline.s3.delete_object(Bucket=BUCKET, Key=f"{KEY}gone.json.gz")
+    pipeline.s3.delete_object(Bucket=BUCKET, Key=log_key(DATASHARE_ACCOUNT, "gone"))
     # When it is processed
     response = lambda_handler(pipeline.event([message]), context)
     # Then it does not burn retries: it is in the dead-letter queue at once
@@ -74,7 +74,7 @@ def test_a_deleted_object_is_dead_lettered_at_once(pipeline, dead_letters, conte
 
 def test_when_the_dead_letter_queue_refuses_the_message_fails_instead(pipeline, dead_letters, context, monkeypatch):
     # Given a corrupt file and a dead-letter queue that cannot be written
-    pipeline.put(f"{KEY}corrupt.json.gz", b"\x1f\x8bbad")
+    pipeline.put(log_key(DATASHARE_ACCOUNT, "corrupt"), b"\x1f\x8bbad")
     (message,) = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
     pipeline.sqs.delete_queue(QueueUrl=dead_letters)
     # When it is processed
@@ -85,8 +85,10 @@ def test_when_the_dead_letter_queue_refuses_the_message_fails_instead(pipeline, 
 
 def test_a_record_that_cannot_be_stored_is_quarantined_and_queryable(pipeline, context, capsys):
     # Given a trail file with a Redshift event and a Redshift-family record without eventID
+    namespace = event("create_namespace")
     broken = {"eventSource": "redshift.amazonaws.com", "eventName": "DeleteCluster"}
-    pipeline.put(f"{KEY}mixed.json.gz", trail_file([event("create_namespace"), broken]))
+    broken["recipientAccountId"] = namespace["recipientAccountId"]
+    pipeline.put(log_key(namespace["recipientAccountId"], "mixed"), trail_file([namespace, broken]))
     # When it is processed
     response = lambda_handler(pipeline.event(pipeline.receive()), context)
     # Then the event is stored, the broken record is kept with its reason and counted
@@ -98,4 +100,4 @@ def test_a_record_that_cannot_be_stored_is_quarantined_and_queryable(pipeline, c
     query = queries.EventQuery(since=now - timedelta(hours=1), until=now + timedelta(minutes=1), rejected=True)
     (found,) = queries.run(query, pipeline.table.query)
     assert found["rejectReason"] == {"S": "record has no eventID"}
-    assert found["sourceObject"]["S"].endswith("mixed.json.gz")
+    assert found["sourceObject"]["S"].endswith("_mixed.json.gz")

@@ -2,7 +2,9 @@
 
 Faults are injected with botocore ``before-call`` handlers on the default session, which the handler's clients
 are created from: a handler that returns ``(http, parsed)`` answers the call instead of moto (and instead of
-botocore's own retries), so redtrail's own handling is what is exercised.
+botocore's own retries), so redtrail's own handling is what is exercised. The event table reads what is stored
+with BatchGetItem and writes each new item with a conditional PutItem; the ledger shares the table (its own
+``log#``, ``namespace#``… keys), so faults aimed at the event writes leave the ledger's calls alone.
 """
 
 import copy
@@ -22,29 +24,53 @@ import pytest
 
 from redtrail.adapters.dynamodb import EventTable
 from redtrail.adapters.s3 import TrailStore
+from redtrail.contracts import schema
 from redtrail.core.s3_events import TrailObject, notification_body
 from redtrail.function import consumer
 from redtrail.function.handler import lambda_handler
 from redtrail.function.observability import logger
 from tests.integration.conftest import BUCKET, REGION, TABLE, emf_metrics
-from tests.support import event, trail_file
+from tests.support import event, log_key, trail_file
 
-KEY = (
-    "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
-    "123456789012_CloudTrail_us-east-1_20240501T1200Z_f a=1.json.gz"
+ACCOUNT = "123456789012"  # the recipientAccountId of the reference ExecuteStatement
+KEY = log_key(ACCOUNT, "f a=1")  # a space and an "=" the notification encodes
+OTHER_KEY = log_key(ACCOUNT, "other")
+LEDGER_PREFIXES = (
+    schema.LOG_PREFIX,
+    schema.NAMESPACE_PREFIX,
+    schema.DIGEST_PREFIX,
+    schema.CHAIN_PREFIX,
+    schema.PROBLEM_PREFIX,
 )
-OTHER_KEY = KEY.replace("f a=1", "other")
 DECOY = {"eventID": "decoy", "eventSource": "ec2.amazonaws.com", "userIdentity": {"accountId": "123456789012"}}
 
 
 def redshift_events(count: int) -> list[dict[str, Any]]:
-    """``count`` distinct Redshift events (the reference ExecuteStatement with its own eventID each)."""
+    """``count`` distinct Redshift events for ``ACCOUNT`` (the reference ExecuteStatement, its own eventID each)."""
     records = []
     for number in range(count):
         record = copy.deepcopy(event("execute_statement"))
         record["eventID"] = f"evt-{number:04d}"
+        record["recipientAccountId"] = ACCOUNT  # the account the file's key names, or it is quarantined
         records.append(record)
     return records
+
+
+def stored_ids(pipeline) -> set[str]:
+    """The eventIDs of the items the event table holds: events and quarantined records, not the ledger's."""
+    ids: set[str] = set()
+    for page in pipeline.dynamodb.get_paginator("scan").paginate(TableName=TABLE, ProjectionExpression="eventID"):
+        ids |= {item["eventID"]["S"] for item in page["Items"]}
+    return {event_id for event_id in ids if not event_id.startswith(LEDGER_PREFIXES)}
+
+
+def stored_count(pipeline) -> int:
+    return len(stored_ids(pipeline))
+
+
+def event_ids(count: int) -> set[str]:
+    """The eventIDs of ``redshift_events(count)``."""
+    return {f"evt-{number:04d}" for number in range(count)}
 
 
 # --- fault injection ----------------------------------------------------------------------------------------
@@ -67,10 +93,10 @@ def fails(status: int, code: str) -> Step:
     return step
 
 
-def leaves_everything_unprocessed(params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Answer BatchWriteItem with every request unprocessed, as DynamoDB may under load."""
+def leaves_every_key_unprocessed(params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Answer BatchGetItem with nothing read and every key unprocessed, as DynamoDB may under load."""
     requests = json.loads(params["body"])["RequestItems"]
-    return SimpleNamespace(status_code=200, headers={}, content=b""), {"UnprocessedItems": requests}
+    return SimpleNamespace(status_code=200, headers={}, content=b""), {"Responses": {}, "UnprocessedKeys": requests}
 
 
 def raises(error: BaseException) -> Step:
@@ -82,19 +108,51 @@ def raises(error: BaseException) -> Step:
     return step
 
 
-class Faults:
-    """A script of answers for one operation of the handler's clients; after the script, calls pass through."""
+def every_call(_: dict[str, Any]) -> bool:
+    return True
 
-    def __init__(self, service_name: str, operation: str, *script: Step, default: Step = passes) -> None:
+
+def of_event_items(params: dict[str, Any]) -> bool:
+    """A PutItem of the event table's (an event or a quarantined record), not of the ledger sharing the table."""
+    event_id: str = json.loads(params["body"])["Item"]["eventID"]["S"]
+    return not event_id.startswith(LEDGER_PREFIXES)
+
+
+class Faults:
+    """A script of answers for one operation of the handler's clients; after the script, calls pass through.
+
+    Only the calls ``aimed_at`` selects are answered and counted; the others pass through."""
+
+    def __init__(
+        self,
+        service_name: str,
+        operation: str,
+        *script: Step,
+        default: Step = passes,
+        aimed_at: Callable[[dict[str, Any]], bool] = every_call,
+    ) -> None:
         self.script = list(script)
         self.default = default
+        self.aimed_at = aimed_at
         self.calls = 0
         boto3.DEFAULT_SESSION.events.register(f"before-call.{service_name}.{operation}", self._answer)
 
     def _answer(self, params: dict[str, Any], **_: Any) -> Any:
+        if not self.aimed_at(params):
+            return None
         self.calls += 1
         step = self.script.pop(0) if self.script else self.default
         return step(params)
+
+
+def event_puts(*script: Step, default: Step = passes) -> Faults:
+    """Faults for the event table's conditional PutItem calls (one per new item)."""
+    return Faults("dynamodb", "PutItem", *script, default=default, aimed_at=of_event_items)
+
+
+def reads(*script: Step, default: Step = passes) -> Faults:
+    """Faults for the event table's BatchGetItem calls (what is stored, 100 keys a request)."""
+    return Faults("dynamodb", "BatchGetItem", *script, default=default)
 
 
 @pytest.fixture
@@ -143,58 +201,60 @@ def failed_ids(response: dict[str, Any]) -> set[str]:
     return {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
 
 
-# --- DynamoDB throttling and UnprocessedItems ---------------------------------------------------------------
+# --- DynamoDB throttling and UnprocessedKeys ----------------------------------------------------------------
 
 
 def test_a_transient_throttle_is_retried_and_every_event_is_written_once(pipeline, context, sleeps, capsys):
-    # Given a file with 30 Redshift events (two BatchWriteItem requests), and DynamoDB that throttles the first
-    # request, then leaves everything unprocessed, then recovers
+    # Given a file with 30 Redshift events (one BatchGetItem read, then one PutItem each), and DynamoDB that
+    # throttles the read, then leaves every key unprocessed, then recovers, and throttles the first put once
     messages = queued(pipeline, (KEY, trail_file([*redshift_events(30), DECOY])))
-    writes = Faults(
-        "dynamodb",
-        "BatchWriteItem",
-        fails(400, "ProvisionedThroughputExceededException"),
-        leaves_everything_unprocessed,
-    )
+    read = reads(fails(400, "ProvisionedThroughputExceededException"), leaves_every_key_unprocessed)
+    puts = event_puts(fails(400, "ThrottlingException"))
     # When the handler processes the message
     response = lambda_handler(pipeline.event(messages), context)
-    # Then the message succeeds, after two backoff pauses, and each event is exactly one item
+    # Then the message succeeds, after three backoff pauses (two for the read, one for the put), and each
+    # event is exactly one item
     assert response == {"batchItemFailures": []}
-    assert writes.calls == 4  # 1st batch: throttled, unprocessed, written; 2nd batch: written
-    assert len(sleeps) == 2
+    assert read.calls == 3  # throttled, unprocessed, read
+    assert puts.calls == 31  # the 1st item: throttled, written; the 29 others: written
+    assert len(sleeps) == 3
     assert 0 <= sleeps[0] <= 0.1
     assert 0 <= sleeps[1] <= 0.2
-    assert pipeline.item_count() == 30
+    assert 0 <= sleeps[2] <= 0.1
+    assert stored_ids(pipeline) == event_ids(30)
     metrics = emf_metrics(capsys.readouterr().out)
     assert metrics["ItemsWritten"] == 30
     assert "FilesFailed" not in metrics
 
 
 @pytest.mark.parametrize(
-    "fault",
+    ("faults", "fault"),
     [
-        pytest.param(fails(400, "ProvisionedThroughputExceededException"), id="throttled"),
-        pytest.param(fails(400, "ThrottlingException"), id="throttling-exception"),
-        pytest.param(fails(500, "InternalServerError"), id="internal-error"),
-        pytest.param(leaves_everything_unprocessed, id="unprocessed-items"),
+        pytest.param(event_puts, fails(400, "ProvisionedThroughputExceededException"), id="throttled"),
+        pytest.param(event_puts, fails(400, "ThrottlingException"), id="throttling-exception"),
+        pytest.param(event_puts, fails(400, "RequestLimitExceeded"), id="request-limit"),
+        pytest.param(event_puts, fails(500, "InternalServerError"), id="internal-error"),
+        pytest.param(event_puts, fails(503, "ServiceUnavailable"), id="service-unavailable"),
+        pytest.param(reads, fails(400, "ProvisionedThroughputExceededException"), id="read-throttled"),
+        pytest.param(reads, leaves_every_key_unprocessed, id="unprocessed-keys"),
     ],
 )
 def test_when_write_retries_run_out_the_message_fails_and_nothing_claims_success(
-    pipeline, context, sleeps, logs, capsys, fault
+    pipeline, context, sleeps, logs, capsys, faults, fault
 ):
     # Given a file with Redshift events and a file without any, in one batch, and DynamoDB that never accepts
-    # a write
+    # a put of an event item (or never answers the read of what is stored)
     messages = queued(pipeline, (KEY, trail_file(redshift_events(3))), (OTHER_KEY, trail_file([DECOY])))
-    writes = Faults("dynamodb", "BatchWriteItem", default=fault)
+    refused = faults(default=fault)
     # When the handler processes the batch
     response = lambda_handler(pipeline.event(messages), context)
     # Then the writing file's message fails (SQS retries it, then dead-letters it) after every attempt with
     # growing jittered pauses, and only the file that needed no write succeeds
     assert failed_ids(response) == {message_for(messages, KEY)["MessageId"]}
-    assert writes.calls == 8
+    assert refused.calls == 8  # the attempts at the first item (or the read): the file fails there
     assert len(sleeps) == 7
     assert all(0 <= pause <= min(5.0, 0.05 * 2**attempt) for attempt, pause in enumerate(sleeps, start=1))
-    assert pipeline.item_count() == 0
+    assert stored_count(pipeline) == 0
     # And the metrics and the log say the file failed, never that it was processed or its items written
     metrics = emf_metrics(capsys.readouterr().out)
     assert metrics["FilesFailed"] == 1
@@ -202,6 +262,7 @@ def test_when_write_retries_run_out_the_message_fails_and_nothing_claims_success
     assert metrics.get("ItemsWritten", 0) == 0
     (error,) = [line for line in logs() if line["level"] == "ERROR"]
     assert error["error_type"] == "TableWriteError"
+    assert "after 8 attempts" in error["reason"]
     assert f"s3://{BUCKET}/{KEY}" in json.dumps(error, ensure_ascii=False)
     assert not [line for line in logs() if line["message"] == "trail object processed" and KEY in line["object"]]
 
@@ -229,7 +290,7 @@ def test_an_s3_error_fails_the_message_with_the_key_in_the_error_log(
     assert len(response["batchItemFailures"]) == 1
     (failed,) = failed_ids(response)
     failed_key = key_of(next(message for message in messages if message["MessageId"] == failed))
-    assert pipeline.item_count() == (1 if failed_key == KEY else 2)
+    assert stored_count(pipeline) == (1 if failed_key == KEY else 2)
     assert emf_metrics(capsys.readouterr().out)["FilesFailed"] == 1
     # And one ERROR line names the object (decoded key), the error type and the S3 code
     (error,) = [line for line in logs() if line["level"] == "ERROR"]
@@ -243,19 +304,33 @@ def test_an_s3_error_fails_the_message_with_the_key_in_the_error_log(
 
 def test_the_same_file_delivered_twice_and_processed_concurrently_leaves_one_item_per_event(pipeline):
     # Given a file with 40 Redshift events, announced by two notifications (S3 delivers at least once), and
-    # two function instances that each analyze it and then write at the same moment
+    # two function instances that each analyze it, read what is stored (nothing yet) and then write at the
+    # same moment, each conditional put racing the other's
     records = [*redshift_events(40), DECOY]
     pipeline.put(KEY, trail_file(records))
     trail_object = TrailObject(BUCKET, KEY)
-    barrier = threading.Barrier(2, timeout=30)
+    both_read = threading.Barrier(2, timeout=30)
+    has_read = threading.local()
+    one_put_at_a_time = threading.Lock()  # DynamoDB applies each conditional put atomically; moto needs a lock
 
-    class TogetherTable(EventTable):
-        def write(self, items):
-            barrier.wait()  # both instances have read and analyzed the file: now both write
-            return super().write(items)
+    def after_read(**_: Any) -> None:
+        if not getattr(has_read, "done", False):  # the first read of each instance (not a re-read after a race)
+            has_read.done = True
+            both_read.wait()
 
+    def acquire(**_: Any) -> None:
+        one_put_at_a_time.acquire()
+
+    def release(**_: Any) -> None:
+        one_put_at_a_time.release()
+
+    session = boto3.DEFAULT_SESSION.events
+    session.register("after-call.dynamodb.BatchGetItem", after_read)
+    session.register("before-call.dynamodb.PutItem", acquire)
+    session.register("after-call.dynamodb.PutItem", release)
+    session.register("after-call-error.dynamodb.PutItem", release)
     deps = consumer.default_dependencies()
-    instances = [dataclasses.replace(deps, store=TrailStore(), table=TogetherTable(TABLE)) for _ in range(2)]
+    instances = [dataclasses.replace(deps, store=TrailStore(), table=EventTable(TABLE)) for _ in range(2)]
     outcomes: list[Any] = []
     errors: list[BaseException] = []
 
@@ -273,31 +348,37 @@ def test_the_same_file_delivered_twice_and_processed_concurrently_leaves_one_ite
         thread.join(60)
     # Then both succeed and the table holds exactly one item per event, as a single delivery leaves it
     assert errors == []
-    assert [outcome.written for outcome in outcomes] == [40, 40]
-    assert pipeline.item_count() == 40
+    # No overwrites now: each event is written by one instance and found unchanged by the other (was [40, 40]);
+    # both read nothing stored, so the other's "unchanged" are conditional puts refused, then re-read
+    assert sum(outcome.written for outcome in outcomes) == 40
+    assert [outcome.written + outcome.unchanged for outcome in outcomes] == [40, 40]
+    assert [outcome.conflicts for outcome in outcomes] == [(), ()]
+    assert stored_ids(pipeline) == event_ids(40)
     assert json.loads(pipeline.item("evt-0007")["event"]["S"]) == records[7]
 
 
-def test_a_timeout_half_way_through_a_file_then_the_retry_leaves_one_item_per_event(pipeline, context):
-    # Given a file with 60 Redshift events (three BatchWriteItem requests of 25, 25 and 10), and a first
-    # invocation that stops after the first request, as a Lambda that runs out of time does
+def test_a_timeout_half_way_through_a_file_then_the_retry_leaves_one_item_per_event(pipeline, context, capsys):
+    # Given a file with 60 Redshift events (one BatchGetItem read, then one PutItem each), and a first
+    # invocation that stops after 25 puts, as a Lambda that runs out of time does
     records = [*redshift_events(60), DECOY]
     messages = queued(pipeline, (KEY, trail_file(records)))
-    writes = Faults("dynamodb", "BatchWriteItem", passes, raises(TimeoutError("Task timed out after 120.00 seconds")))
+    puts = event_puts(*[passes] * 25, raises(TimeoutError("Task timed out after 120.00 seconds")))
     # When the first invocation runs
     first = lambda_handler(pipeline.event(messages), context)
     # Then its message is not acknowledged and only the first 25 events were written
     assert failed_ids(first) == {messages[0]["MessageId"]}
-    assert pipeline.item_count() == 25
-    before = pipeline.item("evt-0003")
+    assert stored_ids(pipeline) == event_ids(25)
+    before = {event_id: pipeline.item(event_id) for event_id in event_ids(25)}
+    capsys.readouterr()
     # When SQS delivers the message again and the retry runs to the end
     second = lambda_handler(pipeline.event(messages), context)
-    # Then every event is exactly one item, and those written the first time are unchanged
+    # Then every event is exactly one item, and those written the first time are unchanged (not written again)
     assert second == {"batchItemFailures": []}
-    assert writes.calls == 2 + 3
-    assert pipeline.item_count() == 60
-    assert pipeline.item("evt-0003") == before
-    assert {pipeline.item(f"evt-{n:04d}")["eventID"]["S"] for n in range(60)} == {f"evt-{n:04d}" for n in range(60)}
+    assert puts.calls == 26 + 35
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert (metrics["ItemsWritten"], metrics["ItemsUnchanged"]) == (35, 25)
+    assert {event_id: pipeline.item(event_id) for event_id in event_ids(25)} == before
+    assert stored_ids(pipeline) == event_ids(60)
 
 
 # --- objects that are acknowledged, never failed ------------------------------------------------------------
@@ -336,7 +417,7 @@ def test_an_insight_file_is_acknowledged_and_counted_not_failed(pipeline, contex
     metrics = emf_metrics(capsys.readouterr().out)
     assert (metrics["FilesProcessed"], metrics["RecordsRead"], metrics["EventsKept"]) == (1, 2, 0)
     assert "FilesFailed" not in metrics
-    assert pipeline.item_count() == 0
+    assert stored_count(pipeline) == 0
 
 
 @pytest.mark.parametrize(
@@ -386,6 +467,7 @@ def test_non_ascii_floats_huge_integers_and_nulls_round_trip_losslessly(pipeline
     # Given Redshift events with non-ASCII text, floats, integers beyond 64 bits and null fields
     odd = {
         "eventVersion": "1.09",
+        "recipientAccountId": ACCOUNT,
         "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/ops/ünï", "x": None},
         "eventTime": "2024-05-01T12:00:00Z",
         "eventSource": "redshift.amazonaws.com",

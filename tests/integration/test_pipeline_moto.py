@@ -7,32 +7,37 @@ from redtrail.core import queries
 from redtrail.core.queries import EventQuery
 from redtrail.function.handler import lambda_handler
 from tests.integration.conftest import BUCKET, emf_metrics
-from tests.support import REFERENCE_EXAMPLES, event, trail_file
+from tests.support import REFERENCE_EXAMPLES, by_account, event, log_key, trail_file
 
-KEY = (
-    "AWSLogs/o-abc123defg/123456789012/CloudTrail/us-east-1/2024/05/01/"
-    "123456789012_CloudTrail_us-east-1_20240501T1200Z_x y=1.json.gz"
-)
+# An organization trail's files, named with a space and an '=' (S3 notifications URL-encode keys)
+ORG, NAME = "o-abc123defg", "x y=1"
+KEY = log_key("123456789012", NAME, org=ORG)
 DECOYS = [
     {"eventID": "decoy-1", "eventSource": "s3.amazonaws.com", "requestParameters": {"bucketName": "redshift-logs"}},
     {"eventID": "decoy-2", "eventSource": "ec2.amazonaws.com", "userIdentity": {"accountId": "123456789012"}},
 ]
 REFERENCE_IDS = {event(name)["eventID"] for name in REFERENCE_EXAMPLES}  # 5: the two ExecuteStatement share one
+# The reference examples as CloudTrail delivers them: one file per recipient account (three), decoys with the first
+REFERENCE_FILES = by_account([event(name) for name in REFERENCE_EXAMPLES] + DECOYS, NAME, org=ORG)
 
 
-def _reference_file():
-    return trail_file([event(name) for name in REFERENCE_EXAMPLES] + DECOYS)
+def _put_reference_files(pipeline, **layout):
+    files = (
+        by_account([event(name) for name in REFERENCE_EXAMPLES] + DECOYS, NAME, **layout) if layout else REFERENCE_FILES
+    )
+    for key, body in files.items():
+        pipeline.put(key, body)
 
 
 def test_a_trail_file_flows_from_the_bucket_to_the_table(pipeline, context, capsys):
-    # Given a trail file with every reference example and two decoys, put into the trail bucket
-    pipeline.put(KEY, _reference_file())
+    # Given trail files with every reference example and two decoys, put into the trail bucket
+    _put_reference_files(pipeline)
     messages = pipeline.receive()
     # When the handler gets the queue's messages (the s3:TestEvent among them) as Lambda would pass them
     response = lambda_handler(pipeline.event(messages), context)
     # Then every message succeeds and each Redshift event is one item with its attributes
     assert response == {"batchItemFailures": []}
-    assert len(messages) == 2
+    assert len(messages) == 1 + len(REFERENCE_FILES) == 4
     assert pipeline.item_count() == len(REFERENCE_IDS) == 5
     kms = pipeline.item("619bad54-1764-4de4-a786-8898b0a7f40c")
     assert kms["matchedBy"] == {"S": "serviceAccount"}
@@ -45,10 +50,10 @@ def test_a_trail_file_flows_from_the_bucket_to_the_table(pipeline, context, caps
     assert datashare["isWrite"] == {"BOOL": True}
     assert datashare["resource"] == {"S": "datashare:testshare"}
     assert pipeline.item("decoy-1") is None
-    assert pipeline.operations.count("BatchWriteItem") == 1
+    assert pipeline.operations.count("BatchGetItem") == len(REFERENCE_FILES)  # what is stored, once per file
     # and the metrics say what happened
     metrics = emf_metrics(capsys.readouterr().out)
-    assert metrics["FilesProcessed"] == 1
+    assert metrics["FilesProcessed"] == len(REFERENCE_FILES)
     assert metrics["RecordsRead"] == 8
     assert metrics["EventsKept"] == 5
     assert metrics["WriteEvents"] == 4
@@ -58,8 +63,8 @@ def test_a_trail_file_flows_from_the_bucket_to_the_table(pipeline, context, caps
 
 
 def test_a_corrupt_file_fails_only_its_own_message(pipeline, context, capsys):
-    # Given a good trail file and a corrupt one in the same batch
-    pipeline.put(KEY, _reference_file())
+    # Given good trail files and a corrupt one in the same batch
+    _put_reference_files(pipeline)
     pipeline.put(KEY.replace("x y=1", "corrupt"), b"\x1f\x8b\x08\x00this is not gzip")
     messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
     corrupt = next(m for m in messages if "corrupt" in m["Body"])
@@ -70,13 +75,13 @@ def test_a_corrupt_file_fails_only_its_own_message(pipeline, context, capsys):
     assert pipeline.item_count() == 5
     metrics = emf_metrics(capsys.readouterr().out)
     assert metrics["FilesFailed"] == 1
-    assert metrics["FilesProcessed"] == 1
+    assert metrics["FilesProcessed"] == len(REFERENCE_FILES)
 
 
 def test_a_duplicate_delivery_leaves_one_item_per_event(pipeline, context):
-    # Given the same file delivered twice, and the same events in an account trail's file too
-    pipeline.put(KEY, _reference_file())
-    pipeline.put(KEY.replace("o-abc123defg/", ""), _reference_file())
+    # Given the same files delivered twice, and the same events in an account trail's files too
+    _put_reference_files(pipeline)
+    _put_reference_files(pipeline, org="")
     messages = pipeline.receive()
     # When the batch is processed, and then processed again
     first = lambda_handler(pipeline.event(messages), context)
@@ -87,7 +92,7 @@ def test_a_duplicate_delivery_leaves_one_item_per_event(pipeline, context):
 
 
 def test_digests_and_other_objects_are_acknowledged_not_failed(pipeline, context, capsys):
-    # Given a digest file and a non-log object announced by notifications
+    # Given a file in a digest folder under a name CloudTrail does not write, and a non-log object
     digest = "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/digest.json.gz"
     pipeline.put(digest, trail_file([]))
     notification = json.loads(json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}))
@@ -96,25 +101,28 @@ def test_digests_and_other_objects_are_acknowledged_not_failed(pipeline, context
     # When they are processed, as an SQS batch and as a direct S3 notification
     sqs_response = lambda_handler(pipeline.event(messages), context)
     direct_response = lambda_handler(notification, context)
-    # Then nothing fails, nothing is stored, and both are counted as skipped
+    # Then nothing fails and no event is stored; the object is skipped, the "digest" is an integrity problem
     assert sqs_response == direct_response == {"batchItemFailures": []}
     assert pipeline.item_count() == 0
-    assert emf_metrics(capsys.readouterr().out)["FilesSkipped"] == 2
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert metrics["FilesSkipped"] == 1
+    assert metrics["IntegrityProblems"] == 1
 
 
 def test_a_direct_s3_notification_is_processed_too(pipeline, context):
-    # Given a file and the S3 notification as S3 would invoke the function directly
-    pipeline.put(KEY, _reference_file())
-    (message,) = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
-    # When the handler gets the notification itself
-    lambda_handler(json.loads(message["Body"]), context)
+    # Given files and the S3 notifications as S3 would invoke the function directly
+    _put_reference_files(pipeline)
+    messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
+    # When the handler gets each notification itself
+    for message in messages:
+        lambda_handler(json.loads(message["Body"]), context)
     # Then the events are stored
     assert pipeline.item_count() == 5
 
 
 def test_a_missing_object_fails_its_message(pipeline, context):
     # Given a notification for an object deleted before it was read
-    pipeline.put(KEY, _reference_file())
+    pipeline.put(KEY, REFERENCE_FILES[KEY])
     messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
     pipeline.s3.delete_object(Bucket=BUCKET, Key=KEY)
     # When the handler processes it
@@ -146,7 +154,7 @@ WINDOW = {"since": datetime(2017, 1, 1, tzinfo=UTC), "until": datetime(2023, 1, 
 )
 def test_each_access_pattern_is_answered_by_queries(pipeline, context, query, expected):
     # Given the reference examples stored by the handler
-    pipeline.put(KEY, _reference_file())
+    _put_reference_files(pipeline)
     lambda_handler(pipeline.event(pipeline.receive()), context)
     pipeline.operations.clear()
     # When the access pattern is asked

@@ -179,7 +179,7 @@ def test_a_digest_signed_with_an_unknown_key_is_reported(world):
 
 def test_a_skipped_digest_is_a_gap_once_the_grace_period_is_over(world):
     # Given four hours of digests, the third never delivered
-    logs, digests = hourly_chain(world, world.writer(), 4, empty={0, 1, 2, 3})
+    _, digests = hourly_chain(world, world.writer(), 4, empty={0, 1, 2, 3})
     for number in (0, 1, 3):
         assert world.deliver_digest(digests[number]) == []
     # When the sweep runs soon after, then after the grace period
@@ -302,7 +302,8 @@ def test_a_digest_whose_predecessor_differs_from_what_it_signed_breaks_the_chain
     other = TrailWriter(BUCKET, ACCOUNT, world.signing_key)
     planted = other.log_file([{"eventID": "planted"}], START + timedelta(minutes=5), "planted")
     impostor = other.digest(START, START + timedelta(hours=1), [planted])
-    assert impostor.key == first.key and impostor.text != first.text
+    assert impostor.key == first.key
+    assert impostor.text != first.text
     # When the second arrives, then the impostor at the first one's key
     assert world.deliver_digest(second) == []
     problems = world.deliver_digest(impostor)
@@ -321,7 +322,10 @@ def test_a_file_in_a_digest_folder_under_another_name_is_not_a_digest(world):
 
 def test_digest_keys_and_log_keys_are_parsed_as_cloudtrail_writes_them():
     # Given CloudTrail's key layouts, with a prefix and an organization
-    log = "org/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/eu-west-1/2024/05/01/111122223333_CloudTrail_eu-west-1_20240501T1205Z_AbC123.json.gz"
+    log = (
+        "org/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/eu-west-1/2024/05/01/"
+        "111122223333_CloudTrail_eu-west-1_20240501T1205Z_AbC123.json.gz"
+    )
     digest = (
         "org/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail-Digest/eu-west-1/2024/05/01/"
         "111122223333_CloudTrail-Digest_eu-west-1_org_trail.v2_us-east-1_20240501T130131Z_backfill.json.gz"
@@ -329,7 +333,8 @@ def test_digest_keys_and_log_keys_are_parsed_as_cloudtrail_writes_them():
     # When they are parsed
     log_key, digest_key = parse_log_key(log), parse_digest_key(digest)
     # Then every part is read, and keys CloudTrail does not write are refused
-    assert log_key is not None and digest_key is not None
+    assert log_key is not None
+    assert digest_key is not None
     assert str(log_key.namespace) == "org/AWSLogs/o-a1b2c3d4e5/111122223333/eu-west-1"
     assert log_key.named_time == datetime(2024, 5, 1, 12, 5, tzinfo=UTC)
     assert (digest_key.trail, digest_key.home_region, digest_key.backfill) == ("org_trail.v2", "us-east-1", True)

@@ -21,13 +21,16 @@ from redtrail.cli.main import main
 from redtrail.cli.output import plain, render
 from redtrail.contracts.settings import Settings
 from redtrail.core.errors import AccessDeniedError
-from redtrail.core.s3_events import TrailObject, notification_body
+from redtrail.core.integrity import Integrity
+from redtrail.core.pipeline import StoredItems
+from redtrail.core.s3_events import StoredObject, TrailObject, notification_body
 from redtrail.function import consumer
 from redtrail.function.consumer import Dependencies
 from redtrail.function.handler import lambda_handler
 from redtrail.function.observability import logger
 from redtrail_devtools.poller import lambda_event
-from tests.support import EVENTS, REFERENCE_EXAMPLES, event, trail_file
+from tests.memory_ledger import MemoryLedger
+from tests.support import EVENTS, REFERENCE_EXAMPLES, by_account, event, log_key, trail_file
 
 BUCKET = "trail-bucket"
 FOLDER = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01"
@@ -91,20 +94,20 @@ class FakeStore:
     def __init__(self, objects: dict[str, bytes | Exception]) -> None:
         self.objects = objects
 
-    def read(self, trail_object: TrailObject) -> bytes:
+    def read(self, trail_object: TrailObject) -> StoredObject:
         found = self.objects[trail_object.key]
         if isinstance(found, Exception):
             raise found
-        return found
+        return StoredObject(found)
 
 
 class FakeTable:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def write(self, items: list[dict[str, Any]]) -> int:
+    def write(self, items: list[dict[str, Any]]) -> StoredItems:
         self.items.extend(items)
-        return len(items)
+        return StoredItems(written=len(items))
 
 
 @pytest.fixture
@@ -125,17 +128,18 @@ def test_function_logs_at_info_hold_no_credentials_and_no_event_contents(monkeyp
     # the reference document's invalid Serverless example, a corrupt gzip, a Redshift event without eventID,
     # an object S3 refuses, an s3:TestEvent and a message that is not JSON
     records = reference_records()
+    secret_account = secret_record()["recipientAccountId"]
     objects: dict[str, bytes | Exception] = {
-        f"{FOLDER}/reference.json.gz": trail_file(records),
-        f"{FOLDER}/as-printed.json": (EVENTS / "create_namespace.as_printed.txt").read_bytes(),
-        f"{FOLDER}/corrupt.json.gz": b"\x1f\x8b\x08\x00" + json.dumps(secret_record()).encode(),
-        f"{FOLDER}/no-event-id.json.gz": trail_file([{**secret_record(), "eventID": None}]),
-        f"{FOLDER}/denied.json.gz": AccessDeniedError(f"s3://{BUCKET}/{FOLDER}/denied.json.gz: AccessDenied"),
+        **by_account(records, "reference"),
+        log_key(secret_account, "as-printed"): (EVENTS / "create_namespace.as_printed.txt").read_bytes(),
+        log_key(secret_account, "corrupt"): b"\x1f\x8b\x08\x00" + json.dumps(secret_record()).encode(),
+        log_key(secret_account, "no-event-id"): trail_file([{**secret_record(), "eventID": None}]),
+        log_key(secret_account, "denied"): AccessDeniedError(f"s3://{BUCKET}/{FOLDER}/denied: AccessDenied"),
     }
     table = FakeTable()
-    dependencies = Dependencies(
-        settings=Settings.from_env({"TABLE_NAME": "events"}), store=FakeStore(objects), table=table
-    )
+    settings = Settings.from_env({"TABLE_NAME": "events"})
+    integrity = Integrity(MemoryLedger(), lambda region, start, end: {})
+    dependencies = Dependencies(settings=settings, store=FakeStore(objects), table=table, integrity=integrity)
     monkeypatch.setattr(consumer, "default_dependencies", lambda: dependencies)
     bodies = [notification_body(TrailObject(BUCKET, key), region="us-east-1", event_time=_now()) for key in objects]
     bodies += [(EVENTS / "s3_test_event.json").read_text(), json.dumps(secret_record())[:40]]
@@ -153,7 +157,7 @@ def test_function_logs_at_info_hold_no_credentials_and_no_event_contents(monkeyp
     assert '"level":"ERROR"' in output
     assert '"level":"INFO"' in output
     # And the output names objects and counts, but no access key, token, password or event content
-    assert f"{FOLDER}/reference.json.gz" in output
+    assert log_key(secret_account, "reference") in output
     assert_clean(output, records)
 
 

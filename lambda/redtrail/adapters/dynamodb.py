@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 READ_BATCH_SIZE = 100  # BatchGetItem's limit
+SUMMARY_PROJECTION = f"{schema.PARTITION_KEY}, {CONTENT_ATTRIBUTE}, sourceObject"
+EVENT_PROJECTION = f"{SUMMARY_PROJECTION}, event, eventGzip"
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -53,7 +55,10 @@ class EventTable:
 
     def write(self, items: Sequence[Item]) -> StoredItems:
         """Store the items that are new; raises TableWriteError when DynamoDB refuses after retries."""
-        stored = self._stored([item[schema.PARTITION_KEY]["S"] for item in items])
+        stored = self._stored([item[schema.PARTITION_KEY]["S"] for item in items], SUMMARY_PROJECTION)
+        older = [event_id for event_id, found in stored.items() if CONTENT_ATTRIBUTE not in found]
+        if older:  # stored before content hashes: compare by their events
+            stored |= self._stored(older, EVENT_PROJECTION)
         written, unchanged, conflicts = 0, 0, []
         for item in items:
             event_id = item[schema.PARTITION_KEY]["S"]
@@ -62,24 +67,26 @@ class EventTable:
                 if self._put_new(item):
                     written += 1
                     continue
-                current = self._stored([event_id])[event_id]  # written meanwhile, by a concurrent delivery
+                # Written meanwhile, by a concurrent delivery: read it as it is now (a strongly consistent read).
+                current = self._stored([event_id], EVENT_PROJECTION, consistent=True)[event_id]
             if _content(current) == _content(item):
                 unchanged += 1
             else:
                 conflicts.append(Conflict(event_id, str(current.get("sourceObject", {}).get("S", "?"))))
         return StoredItems(written, unchanged, tuple(conflicts))
 
-    def _stored(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """What is stored under these eventIDs: the content hash and the source (or the event, for items older
-        than the hash)."""
+    def _stored(
+        self, event_ids: Sequence[str], projection: str, *, consistent: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """The ``projection`` of what is stored under these eventIDs."""
         found: dict[str, dict[str, Any]] = {}
-        projection = f"{schema.PARTITION_KEY}, {CONTENT_ATTRIBUTE}, sourceObject, event, eventGzip"
         for batch in batches(list(dict.fromkeys(event_ids)), READ_BATCH_SIZE):
             keys: Any = [{schema.PARTITION_KEY: {"S": event_id}} for event_id in batch]
             for attempt in range(self._max_attempts):
                 if attempt:
                     self._backoff(attempt)
-                response = self._read({self.name: {"Keys": keys, "ProjectionExpression": projection}})
+                asked = {"Keys": keys, "ProjectionExpression": projection, "ConsistentRead": consistent}
+                response = self._read({self.name: asked})
                 if response is None:  # throttled: try again
                     continue
                 for item in response.get("Responses", {}).get(self.name, []):

@@ -32,6 +32,8 @@ class IngestSummary:
     records: int = 0
     kept: int = 0
     written: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, outcome: FileOutcome) -> None:
@@ -42,6 +44,8 @@ class IngestSummary:
         self.records += outcome.records
         self.kept += outcome.kept
         self.written += outcome.written
+        self.unchanged += outcome.unchanged
+        self.conflicts += len(outcome.conflicts)
 
     @property
     def files(self) -> int:
@@ -50,8 +54,13 @@ class IngestSummary:
     def lines(self) -> list[str]:
         lines = [
             f"files: {self.read} read, {self.skipped} skipped, {len(self.failed)} failed",
-            f"records: {self.records}, events kept: {self.kept}, items written: {self.written}",
+            f"records: {self.records}, events kept: {self.kept}, items written: {self.written}"
+            + (f", already stored: {self.unchanged}" if self.unchanged else ""),
         ]
+        if self.conflicts:
+            lines.append(
+                f"conflicts: {self.conflicts} eventIDs already stored with other content (the stored ones stay)"
+            )
         lines += [f"failed: {source}: {reason}" for source, reason in self.failed]
         return lines
 

@@ -6,15 +6,38 @@ from enum import StrEnum
 class ProblemCode(StrEnum):
     """Everything that makes the trail's record untrustworthy, as ``redtrail verify`` names it."""
 
-    DIGEST_SIGNATURE_INVALID = "DIGEST_SIGNATURE_INVALID"  # not signed by CloudTrail's key, or not a digest at all
-    DIGEST_KEY_UNKNOWN = "DIGEST_KEY_UNKNOWN"  # signed with a key CloudTrail does not publish for the region
-    DIGEST_MOVED = "DIGEST_MOVED"  # found elsewhere than where it says CloudTrail delivered it
-    DIGEST_CHAIN_GAP = "DIGEST_CHAIN_GAP"  # a digest of the chain is missing, or the chain restarted or forks
-    DIGEST_LATE = "DIGEST_LATE"  # no digest for longer than the heartbeat: logging stopped, or delivery broke
-    LOG_HASH_MISMATCH = "LOG_HASH_MISMATCH"  # a log file whose bytes differ from what its digest lists
-    LOG_NOT_DELIVERED = "LOG_NOT_DELIVERED"  # listed by a digest, never seen (deleted, or never processed)
-    LOG_NOT_IN_DIGEST = "LOG_NOT_IN_DIGEST"  # seen, but listed by no digest covering its delivery: not CloudTrail's
-    EVENT_CONFLICT = "EVENT_CONFLICT"  # an eventID already stored, arriving again with different content
+    DIGEST_SIGNATURE_INVALID = "DIGEST_SIGNATURE_INVALID"
+    DIGEST_KEY_UNKNOWN = "DIGEST_KEY_UNKNOWN"
+    DIGEST_MOVED = "DIGEST_MOVED"
+    DIGEST_CHAIN_GAP = "DIGEST_CHAIN_GAP"
+    DIGEST_LATE = "DIGEST_LATE"
+    LOG_HASH_MISMATCH = "LOG_HASH_MISMATCH"
+    LOG_NOT_DELIVERED = "LOG_NOT_DELIVERED"
+    LOG_NOT_IN_DIGEST = "LOG_NOT_IN_DIGEST"
+    EVENT_CONFLICT = "EVENT_CONFLICT"
+
+    @property
+    def meaning(self) -> str:
+        """What the problem says about the trail, in one line (alarm descriptions, ``redtrail verify``)."""
+        return PROBLEM_MEANINGS[self]
+
+    @property
+    def alarm_name(self) -> str:
+        """``LOG_HASH_MISMATCH`` → ``LogHashMismatch``."""
+        return "".join(part.capitalize() for part in self.value.split("_"))
+
+
+PROBLEM_MEANINGS = {
+    ProblemCode.DIGEST_SIGNATURE_INVALID: "A digest file whose signature does not hold, or a file posing as a digest",
+    ProblemCode.DIGEST_KEY_UNKNOWN: "A digest signed with a key CloudTrail does not publish for its region",
+    ProblemCode.DIGEST_MOVED: "A digest found elsewhere than where it says CloudTrail delivered it",
+    ProblemCode.DIGEST_CHAIN_GAP: "A digest of a chain is missing, the chain restarted, or a link does not hold",
+    ProblemCode.DIGEST_LATE: "No digest for longer than the heartbeat: logging stopped, validation off, delivery broke",
+    ProblemCode.LOG_HASH_MISMATCH: "A log file whose bytes differ from the SHA-256 its digest lists: it was altered",
+    ProblemCode.LOG_NOT_DELIVERED: "A log file a digest lists never arrived: deleted, or never processed",
+    ProblemCode.LOG_NOT_IN_DIGEST: "A log file no digest lists, though digests cover its delivery: not CloudTrail's",
+    ProblemCode.EVENT_CONFLICT: "An eventID already stored arrived again with other content; the first copy stays",
+}
 
 
 class Provenance(StrEnum):

@@ -48,8 +48,8 @@ class PublicKeys(Protocol):
 
 
 ReadDigest = Callable[[TrailObject], StoredObject]
-UNCOVERED_AFTER = timedelta(hours=48)
-DIGEST_SPAN = timedelta(hours=2)  # CloudTrail digests cover an hour; allow for one delivered late  # a digest covers a file within about an hour of its delivery
+UNCOVERED_AFTER = timedelta(hours=48)  # a digest covers a file within about an hour of its delivery
+DIGEST_SPAN = timedelta(hours=2)  # CloudTrail digests cover an hour; allow for one delivered late
 
 
 @dataclass(slots=True)

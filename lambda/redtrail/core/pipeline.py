@@ -18,6 +18,7 @@ from redtrail.core.items import InvalidRecordError, Item, ItemTooLargeError, bui
 from redtrail.core.s3_events import StoredObject, TrailObject
 from redtrail.core.selective_reader import load_picked, select, select_text
 from redtrail.core.trail_file import SkipReason, decompress, records_in, skip_reason
+from redtrail.core.trail_keys import parse_log_key
 
 ReadObject = Callable[[TrailObject], StoredObject]
 WriteItems = Callable[[Sequence[Item]], "StoredItems"]
@@ -207,20 +208,17 @@ class _Tally:
 
 
 def process_object(
-    trail_object: TrailObject,
-    *,
-    read: ReadObject,
-    write: WriteItems,
-    options: PipelineOptions,
-    account: str | None = None,
+    trail_object: TrailObject, *, read: ReadObject, write: WriteItems, options: PipelineOptions
 ) -> FileOutcome:
     """Read one trail object, keep its Redshift-family events and write them; raises on failure.
 
-    ``account``: the account the object's key names (the function knows it from CloudTrail's key layout).
+    A key in CloudTrail's layout names the account its records are for: records for another are quarantined.
     """
     reason = skip_reason(trail_object.key)
     if reason is not None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=reason)
+    log_key = parse_log_key(trail_object.key)
+    account = log_key.namespace.account if log_key else None
     stored = read(trail_object)
     analysis = analyze_body(stored.body, source=trail_object.uri, options=options, account=account)
     if analysis is None:

@@ -157,7 +157,6 @@ def ingest_object(trail_object: TrailObject, dependencies: Dependencies) -> File
             read=dependencies.store.read,
             write=dependencies.table.write,
             options=dependencies.settings.options,
-            account=log_key.namespace.account,
         )
         found = IntegrityReport()
         if outcome.status is Status.PROCESSED and outcome.sha256 and log_key.kind is LogKind.LOG:
