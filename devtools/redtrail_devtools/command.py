@@ -5,8 +5,10 @@ import contextlib
 import signal
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from redtrail.cli.main import CliError
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:  # imported by the command itself: every `redtrail` start loads this module
@@ -23,6 +25,16 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     local.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT)
     local.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
     local.add_argument("--region", default=DEFAULT_REGION)
+    local.add_argument(
+        "--public-keys",
+        type=Path,
+        metavar="FILE",
+        help="what the local cloudtrail:ListPublicKeys answers: a JSON list like its PublicKeyList (Value base64); "
+        "default: a demo key pair",
+    )
+    local.add_argument(
+        "--sweep-seconds", type=float, default=60, help="how often the ledger's sweep runs (on AWS: 15 minutes)"
+    )
     local.set_defaults(command=local_command)
 
 
@@ -37,7 +49,16 @@ def local_command(args: argparse.Namespace) -> int:
         stamp = datetime.now().strftime("%H:%M:%S")
         print(f"{stamp} {batch.received} messages: {batch.succeeded} processed, {batch.failed} failed", flush=True)
 
-    with running(port=args.port, stack_name=args.stack_name, region=args.region, report=report) as pipeline:
+    if args.public_keys is not None and not args.public_keys.is_file():
+        raise CliError(f"--public-keys {args.public_keys}: no such file")
+    with running(
+        port=args.port,
+        stack_name=args.stack_name,
+        region=args.region,
+        report=report,
+        public_keys=args.public_keys,
+        sweep_every_seconds=args.sweep_seconds,
+    ) as pipeline:
         print("\n".join(banner(pipeline)), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()

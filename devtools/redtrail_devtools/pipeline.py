@@ -15,9 +15,11 @@ from pathlib import Path
 
 from redtrail.adapters.sqs import Queue
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME, StackResources
+from redtrail_devtools.cloudtrail_signer import SigningKey
 from redtrail_devtools.deploy import WORK_DIR, Clients, LocalError, Log, deploy
 from redtrail_devtools.emulator import ACCOUNT, moto_server, use_local_credentials
 from redtrail_devtools.poller import FunctionOutput, PollStats, QueuePoller, function
+from redtrail_devtools.public_keys import ENDPOINT_VARIABLE, demo_keys, load_public_keys, serving
 
 POLLER_THREAD = "queue-poller"
 
@@ -31,6 +33,11 @@ class LocalPipeline:
     resources: StackResources
     poller: QueuePoller
     function_log: Path
+    signing_key: SigningKey | None  # the demo key pair's, when no public keys were given
+
+    def sweep(self) -> None:
+        """Run the function's scheduled sweep now (the heartbeat, gaps, files never delivered)."""
+        self.poller.sweep_now()
 
     def wait_until_drained(self, *, timeout: float = 60) -> None:
         """Block until the ingest queue is empty (nothing waiting or in flight); LocalError on timeout."""
@@ -55,11 +62,19 @@ def running(
     region: str = "us-east-1",
     log: Log = print,
     report: Callable[[PollStats], None] = lambda _: None,
+    public_keys: Path | None = None,
+    sweep_every_seconds: float = 60,
 ) -> Iterator[LocalPipeline]:
-    """Start the local AWS, deploy the stack, poll its queue; stop everything on exit."""
+    """Start the local AWS, deploy the stack, poll its queue and sweep its ledger; stop everything on exit.
+
+    ``public_keys``: what the local ``ListPublicKeys`` answers (a JSON list shaped like its ``PublicKeyList``);
+    without it, a demo key pair is made (``LocalPipeline.signing_key`` signs digests that verify).
+    """
     use_local_credentials()
     WORK_DIR.mkdir(exist_ok=True)
-    with moto_server(port) as endpoint:
+    signing_key = None if public_keys else SigningKey()
+    keys = load_public_keys(public_keys) if public_keys else demo_keys(signing_key or SigningKey())
+    with moto_server(port) as endpoint, serving(keys) as keys_endpoint:
         log(f"local AWS (moto server) at {endpoint}, region {region}, account {ACCOUNT}")
         clients = Clients(endpoint, region)
         resources = deploy(endpoint, stack_name=stack_name, region=region, clients=clients, log=log)
@@ -67,7 +82,7 @@ def running(
         console, log_file = sys.stdout, function_log.open("a", buffering=1)
         output = FunctionOutput(console, log_file)
         sys.stdout = output
-        handler, context = function(resources, clients, output)
+        handler, context = function(resources, clients, output, {ENDPOINT_VARIABLE: keys_endpoint})
         queue = Queue(resources.queue_url, clients.sqs)
         poller = QueuePoller(
             queue,
@@ -75,12 +90,13 @@ def running(
             region=region,
             handler=handler,
             context=context,
+            sweep_every_seconds=sweep_every_seconds,
         )
         stop = threading.Event()
         thread = threading.Thread(target=poller.run, args=(stop, report), daemon=True, name=POLLER_THREAD)
         thread.start()
         try:
-            yield LocalPipeline(endpoint, region, resources, poller, function_log)
+            yield LocalPipeline(endpoint, region, resources, poller, function_log, signing_key)
         finally:
             stop.set()
             thread.join(timeout=15)

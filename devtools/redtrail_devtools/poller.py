@@ -60,8 +60,24 @@ class PollStats:
     failed: int = 0
 
 
+def scheduled_event(region: str, account: str) -> dict[str, Any]:
+    """The event EventBridge sends a rule's target on schedule (what starts the function's sweep)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [],
+        "detail": {},
+    }
+
+
 class QueuePoller:
-    """Lambda's SQS event source mapping, in-process: receive a batch, invoke, delete what succeeded."""
+    """Lambda's SQS event source mapping, in-process: receive a batch, invoke, delete what succeeded; and the
+    sweep's schedule, run between batches (as Lambda would run it in an execution environment of its own)."""
 
     def __init__(
         self,
@@ -73,6 +89,7 @@ class QueuePoller:
         context: Callable[[], Any],
         batch_size: int = 10,
         retry_after_seconds: int = 1,
+        sweep_every_seconds: float = 60,
     ) -> None:
         self.queue = queue
         self.queue_arn = queue_arn
@@ -81,7 +98,35 @@ class QueuePoller:
         self.context = context
         self.batch_size = batch_size
         self.retry_after_seconds = retry_after_seconds
+        self.sweep_every_seconds = sweep_every_seconds
         self.stats = PollStats()
+        self.sweeps = 0
+        self._sweep_asked = threading.Event()
+        self._swept = threading.Condition()
+        self._last_sweep = time.monotonic()
+
+    def sweep_now(self, timeout: float = 60) -> None:
+        """Ask for a sweep and wait until it has run."""
+        with self._swept:
+            done = self.sweeps
+            self._sweep_asked.set()
+            if not self._swept.wait_for(lambda: self.sweeps > done, timeout=timeout):
+                raise TimeoutError(f"no sweep within {timeout:.0f} s")
+
+    def sweep(self) -> None:
+        """Invoke the function with the schedule's event; its failure is logged, as Lambda would."""
+        self._sweep_asked.clear()
+        self._last_sweep = time.monotonic()
+        try:
+            self.handler(scheduled_event(self.region, self.queue_arn.split(":")[4]), self.context())
+        except Exception as error:  # the schedule retries; locally, the next sweep does
+            print(f"redtrail local: the sweep failed: {type(error).__name__}: {error}", flush=True)
+        with self._swept:
+            self.sweeps += 1
+            self._swept.notify_all()
+
+    def _sweep_due(self) -> bool:
+        return self._sweep_asked.is_set() or time.monotonic() - self._last_sweep >= self.sweep_every_seconds
 
     def poll_once(self, *, wait_seconds: int = 1) -> PollStats:
         """One batch: what was received, and how many messages succeeded or failed."""
@@ -113,6 +158,8 @@ class QueuePoller:
     def run(self, stop: threading.Event, report: Callable[[PollStats], None] = lambda _: None) -> None:
         """Poll until ``stop`` is set, reporting every non-empty batch."""
         while not stop.is_set():
+            if self._sweep_due():
+                self.sweep()
             try:
                 batch = self.poll_once()
             except RedtrailError as error:
@@ -158,8 +205,11 @@ class FunctionOutput(io.TextIOBase):
         return self.console.isatty()
 
 
-def function(resources: StackResources, clients: Clients, output: FunctionOutput) -> tuple[Handler, Callable[[], Any]]:
-    """The real handler, configured with the deployed function's environment, printing to its log."""
+def function(
+    resources: StackResources, clients: Clients, output: FunctionOutput, extra: Mapping[str, str] | None = None
+) -> tuple[Handler, Callable[[], Any]]:
+    """The real handler, configured with the deployed function's environment (and ``extra``: the stand-ins'
+    endpoints), printing to its log."""
     configuration = clients.lambda_.get_function_configuration(FunctionName=str(resources.function))
     os.environ.update(configuration.get("Environment", {}).get("Variables", {}))
     os.environ.update(
@@ -168,6 +218,7 @@ def function(resources: StackResources, clients: Clients, output: FunctionOutput
             "AWS_REGION": clients.region,
             "AWS_DEFAULT_REGION": clients.region,
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+            **(extra or {}),
         }
     )
     # Powertools warns (as on Lambda) when a batch, such as the s3:TestEvent alone, produced no metrics.

@@ -346,3 +346,17 @@ def test_digest_keys_and_log_keys_are_parsed_as_cloudtrail_writes_them():
         "AWSLogs/111122223333/CloudTrail/us-east-1/2024/13/01/111122223333_CloudTrail_us-east-1_20241301T1205Z_x.json.gz",
     ):
         assert parse_log_key(odd) is None, odd
+
+
+def test_a_verified_log_file_rewritten_in_place_is_a_hash_mismatch(world):
+    # Given a log file verified by its digest
+    writer = world.writer()
+    log = writer.log_file([{"eventID": "e1"}], START + timedelta(minutes=5))
+    assert world.deliver_log(log) + world.deliver_digest(writer.digest(START, START + timedelta(hours=1), [log])) == []
+    assert world.status(log) is LogStatus.VERIFIED
+    # When the same key is written again with other bytes (S3 notifies, the function reads it again)
+    rewritten = replace(log, text=log.text.replace(b"e1", b"e9"))
+    # Then it is a LOG_HASH_MISMATCH, and a problem it stays even when the original bytes come back
+    assert world.deliver_log(rewritten) == [ProblemCode.LOG_HASH_MISMATCH]
+    assert world.deliver_log(log) == []
+    assert world.status(log) is LogStatus.PROBLEM

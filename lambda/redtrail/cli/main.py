@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 COMMAND_ENTRY_POINTS = "redtrail.commands"
-BUILT_IN_COMMANDS = frozenset({"ingest", "query", "status", "backfill", "redrive"})
+BUILT_IN_COMMANDS = frozenset({"ingest", "query", "verify", "status", "backfill", "redrive"})
 
 
 class CliError(Exception):
@@ -63,17 +63,9 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="redtrail", description="Redshift's CloudTrail events, in DynamoDB.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    aws = argparse.ArgumentParser(add_help=False)
-    aws.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help="AWS endpoint (local AWS)")
-    aws.add_argument(
-        "--region",
-        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-    )
-    aws.add_argument(
-        "--stack-name",
-        default=os.environ.get("REDTRAIL_STACK", DEFAULT_STACK_NAME),
-        help="the deployed stack whose resources to use (default: %(default)s)",
-    )
+    aws = _aws_options("--region")
+    # verify's --region filters chains: there, the stack's region is --stack-region
+    aws_for_verify = _aws_options("--stack-region")
     table = argparse.ArgumentParser(add_help=False)
     table.add_argument("--table", default=os.environ.get("REDTRAIL_TABLE"), help="event table (default: the stack's)")
 
@@ -107,6 +99,18 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     query.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
     query.set_defaults(command=query_command)
 
+    verify = commands.add_parser(
+        "verify", parents=[aws_for_verify, table], help="per chain of digest files: digests verified, and every problem"
+    )
+    verify.add_argument("--since", default="30d", help="ISO time or relative (24h, 7d); default 30d")
+    verify.add_argument("--until", default=None, help="ISO time or relative; default now")
+    verify.add_argument("--account", help="only this account's chains and problems")
+    verify.add_argument(
+        "--region", dest="chain_region", metavar="REGION", help="only this region's chains and problems"
+    )
+    verify.add_argument("--format", choices=("table", "json"), default="table")
+    verify.set_defaults(command=verify_command)
+
     status = commands.add_parser("status", parents=[aws], help="the deployed resources, queue depths, alarms")
     status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(command=status_command)
@@ -124,6 +128,24 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     if plugins:
         _add_plugin_commands(commands)
     return parser
+
+
+def _aws_options(region_flag: str) -> argparse.ArgumentParser:
+    """Where the stack is: endpoint, region (under ``region_flag``) and stack name."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help="AWS endpoint (local AWS)")
+    options.add_argument(
+        region_flag,
+        dest="region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        help="the stack's region",
+    )
+    options.add_argument(
+        "--stack-name",
+        default=os.environ.get("REDTRAIL_STACK", DEFAULT_STACK_NAME),
+        help="the deployed stack whose resources to use (default: %(default)s)",
+    )
+    return options
 
 
 def _add_plugin_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -265,12 +287,35 @@ def query_command(args: argparse.Namespace) -> int:
         writes_only=args.writes_only,
         rejected=args.rejected,
     )
-    table = EventTable(table_name(args), aws(args).dynamodb())
+    name = table_name(args)
+    table = EventTable(name, aws(args).dynamodb())
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
+    if not args.rejected:
+        from redtrail.adapters.ledger import DynamoDBLedger
+        from redtrail.cli.verify import provenance
+
+        rows = provenance(rows, DynamoDBLedger(name, aws(args).dynamodb()))
     rendered = output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS)
     if rendered:  # JSON lines of no events: no line at all
         print(rendered)
     return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """``redtrail verify``: what the ledger proves, per chain; exit status 1 when any problem exists."""
+    from redtrail.adapters.ledger import DynamoDBLedger
+    from redtrail.cli import verify
+    from redtrail.core.ledger import now_text
+
+    now = datetime.now(UTC)
+    since = timeparse.parse_time(args.since, now)
+    until = timeparse.parse_time(args.until, now) if args.until else now
+    if since > until:
+        raise CliError("--since is after --until")
+    scope = verify.Scope(now_text(since), now_text(until), args.account, args.chain_region)
+    found = verify.report(DynamoDBLedger(table_name(args), aws(args).dynamodb()), scope)
+    print(verify.render(found, args.format))
+    return 1 if found.problems else 0
 
 
 # --- operating a deployed stack ------------------------------------------------------------------------

@@ -6,9 +6,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-INTERNAL_ATTRIBUTES = frozenset({"timeBucket", "writeBucket", "rejectedMonth", "eventEncoding"})
+INTERNAL_ATTRIBUTES = frozenset({"timeBucket", "writeBucket", "rejectedMonth", "eventEncoding", "eventSha256"})
 REJECTED_COLUMNS = ("ingestedAt", "eventID", "rejectReason", "sourceObject")
-COLUMNS = ("eventTime", "eventName", "eventSource", "principal", "resource", "matchedBy", "isWrite", "awsRegion")
+COLUMNS = (
+    "eventTime",
+    "eventName",
+    "eventSource",
+    "principal",
+    "resource",
+    "matchedBy",
+    "isWrite",
+    "awsRegion",
+    "provenance",
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 

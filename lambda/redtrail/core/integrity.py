@@ -96,9 +96,13 @@ class Integrity:
         return report
 
     def _settle(self, entry: LogEntry, report: IntegrityReport) -> None:
-        if entry.status.settled:  # a duplicate delivery: settled before
+        """Settle a file both seen and listed. Once a problem, always one; verified stays verified only while
+        the bytes seen are the ones listed (a file rewritten in place is read again, with another hash)."""
+        if entry.status is LogStatus.PROBLEM:
             return
         status, problem = settle_log(entry)
+        if status is entry.status:  # a duplicate delivery
+            return
         if problem is not None:
             self.report(problem, report)
         else:

@@ -28,6 +28,8 @@ _DIGEST_KEY = re.compile(
     + r"(?P<end>\d{8}T\d{6}Z)(?P<backfill>_backfill)?\.json\.gz$"
 )
 
+_NAMESPACE = re.compile(_FOLDERS + rf"(?P<region>{_REGION})(?:/.*)?$")
+
 
 class LogKind(StrEnum):
     LOG = "CloudTrail"
@@ -90,6 +92,12 @@ def parse_digest_key(key: str) -> DigestKey | None:
     if end is None:
         return None
     return DigestKey(_namespace(found), found["trail"], found["home"], end, bool(found["backfill"]))
+
+
+def parse_namespace(text: str) -> Namespace | None:
+    """The namespace a ledger name starts with (``[prefix/]AWSLogs/[o-ID/]ACCOUNT/REGION[/trail]``), or None."""
+    found = _NAMESPACE.match(text)
+    return _namespace(found) if found else None
 
 
 def is_digest_folder(key: str) -> bool:
