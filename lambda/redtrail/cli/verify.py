@@ -10,7 +10,6 @@ from redtrail.contracts.integrity import Provenance
 from redtrail.core.ledger import ChainEntry, DigestEntry, LogEntry, Problem
 from redtrail.core.trail_keys import Namespace, parse_digest_key, parse_log_key, parse_namespace
 
-
 OPEN_END = "9999-12-31T23:59:59Z"
 
 
