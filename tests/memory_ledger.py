@@ -7,37 +7,37 @@ from redtrail.core.ledger import ChainEntry, DigestEntry, LogEntry, LogStatus, P
 
 class MemoryLedger:
     def __init__(self) -> None:
-        self.logs: dict[str, LogEntry] = {}
+        self.log_entries: dict[str, LogEntry] = {}
         self.digest_entries: dict[str, DigestEntry] = {}
         self.chain_entries: dict[str, ChainEntry] = {}
         self.namespace_names: set[str] = set()
         self.recorded: dict[str, Problem] = {}
 
     def note_seen(self, uri: str, namespace: str, sha256: str, delivered_at: str) -> LogEntry:
-        entry = self.logs.get(uri) or LogEntry(uri, namespace, LogStatus.PENDING)
+        entry = self.log_entries.get(uri) or LogEntry(uri, namespace, LogStatus.PENDING)
         entry = replace(entry, namespace=namespace, seen_sha256=sha256, delivered_at=delivered_at)
-        self.logs[uri] = entry
+        self.log_entries[uri] = entry
         return entry
 
     def note_listed(self, uri: str, namespace: str, sha256: str, digest_uri: str, listed_at: str) -> LogEntry:
-        entry = self.logs.get(uri) or LogEntry(uri, namespace, LogStatus.EXPECTED)
+        entry = self.log_entries.get(uri) or LogEntry(uri, namespace, LogStatus.EXPECTED)
         entry = replace(entry, namespace=namespace, listed_sha256=sha256, listed_by=digest_uri, listed_at=listed_at)
-        self.logs[uri] = entry
+        self.log_entries[uri] = entry
         return entry
 
     def settle(self, entry: LogEntry, status: LogStatus) -> None:
-        self.logs[entry.uri] = replace(self.logs[entry.uri], status=status)
+        self.log_entries[entry.uri] = replace(self.log_entries[entry.uri], status=status)
 
     def unsettled(self, namespace: str, since: str, until: str) -> list[LogEntry]:
         found = []
-        for entry in self.logs.values():
+        for entry in self.log_entries.values():
             time = entry.delivered_at if entry.status is LogStatus.PENDING else entry.listed_at
             if entry.namespace == namespace and not entry.status.settled and time and since <= time <= until + "~":
                 found.append(entry)
         return sorted(found, key=lambda entry: (entry.delivered_at or entry.listed_at or "", entry.uri))
 
     def log(self, uri: str) -> LogEntry | None:
-        return self.logs.get(uri)
+        return self.log_entries.get(uri)
 
     def note_digest(self, entry: DigestEntry) -> DigestEntry:
         known = self.digest_entries.get(entry.uri)
@@ -96,3 +96,6 @@ class MemoryLedger:
 
     def problems(self, since: str, until: str) -> list[Problem]:
         return [problem for problem in self.recorded.values() if since <= problem.detected_at <= until + "~"]
+
+    def logs(self, uris: list[str]) -> dict[str, LogEntry]:
+        return {uri: self.log_entries[uri] for uri in uris if uri in self.log_entries}

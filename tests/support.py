@@ -79,10 +79,18 @@ def trail_bucket_with_queue(s3: Any, sqs: Any, *, bucket: str, queue_name: str) 
     return queue_url, queue_arn
 
 
-def log_key(account: str = "123456789012", name: str = "file", *, region: str = "us-east-1", org: str = "") -> str:
-    """A key in CloudTrail's log layout (the function skips any other), delivered 2024-05-01 12:00."""
-    folder = f"AWSLogs/{org + '/' if org else ''}{account}/CloudTrail/{region}/2024/05/01/"
-    return f"{folder}{account}_CloudTrail_{region}_20240501T1200Z_{name}.json.gz"
+def log_key(
+    account: str = "123456789012",
+    name: str = "file",
+    *,
+    region: str = "us-east-1",
+    org: str = "",
+    day: str = "2024-05-01",
+) -> str:
+    """A key in CloudTrail's log layout (the function skips any other), delivered at 12:00 on ``day``."""
+    year, month, date = day.split("-")
+    folder = f"AWSLogs/{org + '/' if org else ''}{account}/CloudTrail/{region}/{year}/{month}/{date}/"
+    return f"{folder}{account}_CloudTrail_{region}_{year}{month}{date}T1200Z_{name}.json.gz"
 
 
 def by_account(records: list[Any], name: str = "file", **layout: str) -> dict[str, bytes]:

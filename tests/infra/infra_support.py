@@ -33,6 +33,8 @@ EXISTING_BUCKET_CONTEXT: dict[str, Any] = {
     "functionTimeoutSeconds": "60",
     "functionMemoryMb": "1024",
     "logRetentionDays": "30",
+    "digestHeartbeatMinutes": "120",
+    "logGraceMinutes": "30",
 }
 
 

@@ -240,3 +240,36 @@ def test_function_knows_its_dead_letter_queue_and_redaction_list(new_trail: Synt
     # Then it can dead-letter unmendable files itself and redacts the default secret fields
     assert environment["DEAD_LETTER_QUEUE_URL"] == {"Ref": dead_letter_id}
     assert environment["REDACT_FIELDS"] == ",".join(DEFAULT_REDACT_FIELDS)
+
+
+def test_the_sweep_runs_the_function_every_15_minutes(synth: Synth) -> None:
+    # Given either configuration
+    function_id, _ = function(synth)
+    target = Capture()
+    # Then one schedule rule runs the function (retried twice) every 15 minutes, and may invoke it
+    synth.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(15 minutes)",
+            "State": "ENABLED",
+            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [function_id, "Arn"]}, "RetryPolicy": target})],
+        },
+    )
+    assert target.as_object() == {"MaximumRetryAttempts": 2}
+    synth.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+            "Principal": "events.amazonaws.com",
+        },
+    )
+
+
+def test_the_function_knows_the_heartbeat_and_grace_periods(new_trail: Synth, existing_bucket: Synth) -> None:
+    # Given the default configuration, and digestHeartbeatMinutes=120 with logGraceMinutes=30
+    default_env = function(new_trail)[1]["Environment"]["Variables"]
+    custom_env = function(existing_bucket)[1]["Environment"]["Variables"]
+    # Then the function waits 90 and 60 minutes by default, and what the context says otherwise
+    assert (default_env["DIGEST_HEARTBEAT_MINUTES"], default_env["LOG_GRACE_MINUTES"]) == ("90", "60")
+    assert (custom_env["DIGEST_HEARTBEAT_MINUTES"], custom_env["LOG_GRACE_MINUTES"]) == ("120", "30")

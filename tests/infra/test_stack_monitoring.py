@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match
 from infra_support import Synth, function, only, ref, resources
 
 from redtrail.contracts.integrity import ProblemCode
-from redtrail.contracts.metric_names import NAMESPACE, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.metric_names import NAMESPACE, PROBLEM_DIMENSION, SERVICE, SOURCE_DIMENSION, MetricName
 
 
 def topic_id(synth: Synth) -> str:
@@ -205,3 +205,48 @@ def test_dashboard_shows_events_files_queue_and_function(synth: Synth) -> None:
     assert f"{{{NAMESPACE},{SOURCE_DIMENSION},service}}" in body
     assert MetricName.EVENTS_BY_SOURCE in body
     assert json.dumps(ref(function_id)) in body
+
+
+def test_the_heartbeat_alarms_when_a_chain_is_late_or_the_sweep_stops_reporting(synth: Synth) -> None:
+    # Given either configuration
+    # Then the heartbeat alarm watches the most stale chains any sweep saw over two sweeps, and silence (no
+    # sweep ran) is itself an alarm
+    properties = alarm(synth, MetricName.STALE_CHAINS)
+    assert properties["Namespace"] == NAMESPACE
+    assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert properties["Statistic"] == "Maximum"
+    assert properties["Period"] == 1800
+    assert properties["Threshold"] == 1
+    assert properties["TreatMissingData"] == "breaching"
+    assert "redtrail verify" in properties["AlarmDescription"]
+
+
+def test_every_integrity_problem_code_has_its_alarm(synth: Synth) -> None:
+    # Given either configuration
+    alarms = [
+        a["Properties"]
+        for a in resources(synth, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == MetricName.INTEGRITY_PROBLEMS
+    ]
+    # Then each problem code has one alarm on its own series, firing on the first problem, saying what it means
+    by_code = {
+        next(d["Value"] for d in properties["Dimensions"] if d["Name"] == PROBLEM_DIMENSION): properties
+        for properties in alarms
+    }
+    assert set(by_code) == {code.value for code in ProblemCode}
+    for code in ProblemCode:
+        properties = by_code[code.value]
+        assert properties["Statistic"] == "Sum"
+        assert properties["Threshold"] == 1
+        assert code.meaning in properties["AlarmDescription"]
+
+
+def test_the_dashboard_shows_digests_verified_and_problems(synth: Synth) -> None:
+    # Given either configuration
+    [(_, dashboard)] = resources(synth, "AWS::CloudWatch::Dashboard").items()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    # Then it charts digests and log files verified, the problems by code and the stale chains
+    for name in (MetricName.DIGESTS_VERIFIED, MetricName.LOGS_VERIFIED, MetricName.INTEGRITY_PROBLEMS):
+        assert name.value in body
+    assert MetricName.STALE_CHAINS.value in body
+    assert PROBLEM_DIMENSION in body

@@ -9,15 +9,21 @@ import pytest
 from moto import mock_aws
 
 from redtrail.adapters.dynamodb import EventTable
+from redtrail.contracts.schema import LEDGER_PREFIXES
 from redtrail.function import consumer
 from redtrail.function.observability import metrics
+from redtrail_devtools.cloudtrail_signer import Delivered, SigningKey
 from redtrail_devtools.poller import lambda_event
+from redtrail_devtools.public_keys import ENDPOINT_VARIABLE, demo_keys, serving
 from tests.support import trail_bucket_with_queue
 
-LEDGER_PREFIXES = ("log#", "digest#", "chain#", "namespace#", "problem#")
 REGION = "us-east-1"
 BUCKET = "trail-bucket"
 TABLE = "redtrail-events"
+# CloudTrail's signing key, as far as these tests know: the public-keys stand-in serves its public half.
+CLOUDTRAIL_KEY = SigningKey()
+# moto has no ListPublicKeys: the function's CloudTrail calls pass through to the stand-in.
+MOTO_CONFIG = {"core": {"passthrough": {"services": ["cloudtrail"]}}}
 
 
 @dataclass
@@ -44,6 +50,11 @@ class Pipeline:
 
     def put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    def deliver(self, *files: Delivered) -> None:
+        """Put files as CloudTrail delivers them (a digest's signature in its user metadata)."""
+        for file in files:
+            self.s3.put_object(Bucket=BUCKET, Key=file.key, Body=file.body, Metadata=file.metadata)
 
     def receive(self) -> list[dict[str, Any]]:
         """Every message waiting in the queue (the s3:TestEvent included)."""
@@ -81,7 +92,8 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    with serving(demo_keys(CLOUDTRAIL_KEY)) as public_keys, mock_aws(config=MOTO_CONFIG):
+        monkeypatch.setenv(ENDPOINT_VARIABLE, public_keys)
         yield
 
 

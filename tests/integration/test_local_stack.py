@@ -9,27 +9,32 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
 
 from redtrail.cli.main import main
+from redtrail_devtools.cloudtrail_signer import SigningKey, TrailWriter, hours
 from redtrail_devtools.deploy import WORK_DIR
 from redtrail_devtools.emulator import free_port
-from tests.support import REFERENCE_EXAMPLES, event, local_credentials, trail_file
+from redtrail_devtools.public_keys import demo_keys
+from tests.support import REFERENCE_EXAMPLES, by_account, event, local_credentials, log_key
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
-DELIVERY = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/"
+SIGNING_KEY = SigningKey()  # CloudTrail's, as far as this local AWS knows: its public key is given to it
 
 
 class LocalProcess:
-    def __init__(self) -> None:
+    def __init__(self, public_keys: Path) -> None:
         self.port = free_port()
         self.endpoint = f"http://localhost:{self.port}"
         environment = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"}
+        command = ["local", "--port", str(self.port), "--public-keys", str(public_keys), "--sweep-seconds", "2"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "redtrail.cli", "local", "--port", str(self.port)],
+            [sys.executable, "-m", "redtrail.cli", *command],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -62,9 +67,11 @@ class LocalProcess:
 
 
 @pytest.fixture(scope="module")
-def local_stack():
+def local_stack(tmp_path_factory):
+    public_keys = tmp_path_factory.mktemp("keys") / "public-keys.json"
+    public_keys.write_text(json.dumps(demo_keys(SIGNING_KEY)))
     with local_credentials():
-        started = LocalProcess()
+        started = LocalProcess(public_keys)
         try:
             started.wait_for_line("redtrail local is ready", timeout=300)
             yield started
@@ -73,9 +80,9 @@ def local_stack():
                 started.stop()
 
 
-def _cli(local_stack, capsys, *arguments):
+def _cli(local_stack, capsys, *arguments, region_flag="--region"):
     capsys.readouterr()
-    status = main([*arguments, "--endpoint-url", local_stack.endpoint, "--region", REGION])
+    status = main([*arguments, "--endpoint-url", local_stack.endpoint, region_flag, REGION])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 
@@ -93,6 +100,28 @@ def _diagnostics(local_stack) -> str:
     return f"console:\n{''.join(local_stack.output)[-2000:]}\nfunction log:\n{function_log}"
 
 
+def _rows(local_stack, capsys, since="2015-01-01", until="2030-01-01"):
+    """What `redtrail query` finds, by eventID."""
+    status, out, err = _cli(local_stack, capsys, "query", "--since", since, "--until", until, "--format", "jsonl")
+    assert status == 0, err
+    return {row["eventID"]: row for row in map(json.loads, out.splitlines())}
+
+
+def _stored(local_stack, capsys, since="2015-01-01", until="2030-01-01"):
+    """The eventIDs `redtrail query` finds (DynamoDB's item count also counts the ledger's items)."""
+    return set(_rows(local_stack, capsys, since, until))
+
+
+def _verify(local_stack, capsys, account):
+    """`redtrail verify --account ACCOUNT`: its exit statuses (table, json), its table and its JSON."""
+    status, table, _ = _cli(local_stack, capsys, "verify", "--account", account, region_flag="--stack-region")
+    status_json, out, err = _cli(
+        local_stack, capsys, "verify", "--account", account, "--format", "json", region_flag="--stack-region"
+    )
+    assert out, err
+    return (status, status_json), table, json.loads(out)
+
+
 def _eventually(check, timeout=120.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -107,15 +136,13 @@ def test_a_trail_file_flows_through_the_deployed_stack(local_stack, capsys):
     resources = _status(local_stack, capsys)
     assert {"bucket", "table", "queue", "deadLetterQueue"} <= set(resources)
     s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
-    # When a trail file is put into its bucket
-    s3.put_object(
-        Bucket=resources["bucket"],
-        Key=f"{DELIVERY}x_CloudTrail_us-east-1_20240501T1200Z_docs.json.gz",
-        Body=trail_file([event(name) for name in REFERENCE_EXAMPLES]),
-    )
+    # When trail files are put into its bucket, one per account as CloudTrail delivers them
+    files = by_account([event(name) for name in REFERENCE_EXAMPLES], "docs")
+    for key, body in files.items():
+        s3.put_object(Bucket=resources["bucket"], Key=key, Body=body)
 
     # Then the notification → queue → handler path stores its events, and `redtrail query` shows them
-    assert _eventually(lambda: _status(local_stack, capsys)["itemCount"] == 5), _diagnostics(local_stack)
+    assert _eventually(lambda: len(_stored(local_stack, capsys)) == 5), _diagnostics(local_stack)
     status, out, err = _cli(
         local_stack, capsys, "query", "--since", "2017-01-01", "--until", "2023-01-01", "--format", "json"
     )
@@ -133,7 +160,7 @@ def test_a_corrupt_file_reaches_the_dead_letter_queue_and_redrive_moves_it_back(
     # Given a corrupt trail file put into the bucket
     resources = _status(local_stack, capsys)
     s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
-    s3.put_object(Bucket=resources["bucket"], Key=f"{DELIVERY}y_corrupt.json.gz", Body=b"\x1f\x8b\x08\x00corrupt")
+    s3.put_object(Bucket=resources["bucket"], Key=log_key(name="corrupt"), Body=b"\x1f\x8b\x08\x00corrupt")
     # When the function has read it
     # Then its message is in the dead-letter queue (sent there at once: no retry can mend a corrupt file)
     assert _eventually(lambda: _status(local_stack, capsys)["deadLetterDepth"] == 1), _diagnostics(local_stack)
@@ -154,20 +181,70 @@ def test_backfill_sends_historical_files_to_the_function(local_stack, capsys):
     body = gzip.compress(
         json.dumps({"Records": [event("kms_decrypt_by_redshift") | {"eventID": "backfilled"}]}).encode()
     )
-    s3.put_object(Bucket="history", Key="AWSLogs/123456789012/CloudTrail/us-east-2/2017/03/03/old.json.gz", Body=body)
-    s3.put_object(Bucket="history", Key="AWSLogs/123456789012/CloudTrail/us-east-2/2016/01/01/older.json.gz", Body=body)
+    for name, day in (("old", "2017-03-03"), ("older", "2016-01-01")):
+        s3.put_object(Bucket="history", Key=log_key(name=name, region="us-east-2", day=day), Body=body)
     # When it is backfilled since 2017
     status, out, _ = _cli(local_stack, capsys, "backfill", "s3://history/AWSLogs/", "--since", "2017-01-01")
     # Then one notification was queued and its event reaches the table
     assert status == 0
     assert "queued 1 trail files" in out
 
-    assert _eventually(lambda: _status(local_stack, capsys)["itemCount"] == 6), _diagnostics(local_stack)
-    status, out, _ = _cli(
-        local_stack, capsys, "query", "--since", "2017-03-01", "--until", "2017-03-31", "--format", "jsonl"
-    )
-    assert status == 0
-    assert "backfilled" in [json.loads(line)["eventID"] for line in out.splitlines()]
+    found = lambda: "backfilled" in _stored(local_stack, capsys, "2017-03-01", "2017-03-31")  # noqa: E731
+    assert _eventually(found), _diagnostics(local_stack)
+
+
+def test_a_signed_chain_verifies_and_a_tampered_file_is_found(local_stack, capsys):
+    # Given a chain of two hourly digests signed with the key the local AWS was given: the first lists a log
+    # file, the second (an hour with nothing delivered) lists none
+    resources = _status(local_stack, capsys)
+    s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
+    writer = TrailWriter(resources["bucket"], "444455556666", SIGNING_KEY, region=REGION, trail="main")
+    (first_start, first_end), (second_start, second_end) = hours(datetime.now(UTC) - timedelta(hours=2), 2)
+    record = event("authorize_datashare") | {"recipientAccountId": "444455556666", "eventID": "signed-1"}
+    log = writer.log_file([record], first_start + timedelta(minutes=5))
+    files = [log, writer.digest(first_start, first_end, [log]), writer.digest(second_start, second_end, [])]
+    # When they are delivered
+    for file in files:
+        s3.put_object(Bucket=resources["bucket"], Key=file.key, Body=file.body, Metadata=file.metadata)
+    # Then `redtrail verify` proves the chain: both digests verified, no problem, exit 0
+    verified = lambda: _verify(local_stack, capsys, "444455556666")[2]["chains"][:1]  # noqa: E731
+    assert _eventually(lambda: verified() and verified()[0]["digestsVerified"] == 2), _diagnostics(local_stack)
+    status, table, document = _verify(local_stack, capsys, "444455556666")
+    assert (status, document["problems"]) == ((0, 0), []), table
+    assert "no problems" in table
+    # When the log file is rewritten in place (one event's source address changed)
+    document = json.loads(log.text)
+    document["Records"][0]["sourceIPAddress"] = "203.0.113.66"
+    forged = gzip.compress(json.dumps(document).encode())
+    s3.put_object(Bucket=resources["bucket"], Key=log.key, Body=forged)
+    # Then verify names the file with LOG_HASH_MISMATCH, exits 1, and the genuine event was not replaced
+    found = lambda: _verify(local_stack, capsys, "444455556666")[2]["problems"]  # noqa: E731
+    assert _eventually(found), _diagnostics(local_stack)
+    status, table, document = _verify(local_stack, capsys, "444455556666")
+    assert status == (1, 1)
+    assert {problem["code"] for problem in document["problems"]} >= {"LOG_HASH_MISMATCH"}
+    assert f"s3://{resources['bucket']}/{log.key}" in {problem["object"] for problem in document["problems"]}
+    assert "LOG_HASH_MISMATCH" in table
+    rows = _rows(local_stack, capsys, "2021-08-01", "2021-08-31")
+    dynamodb = boto3.client("dynamodb", endpoint_url=local_stack.endpoint, region_name=REGION)
+    stored = dynamodb.get_item(TableName=resources["table"], Key={"eventID": {"S": "signed-1"}})["Item"]
+    assert "203.0.113.66" not in stored["event"]["S"]
+    genuine = rows["signed-1"]
+    assert genuine["provenance"] == "problem"
+
+
+def test_the_heartbeat_reports_a_chain_that_went_silent(local_stack, capsys):
+    # Given a chain whose last digest ended three hours ago (the default heartbeat is 90 minutes)
+    resources = _status(local_stack, capsys)
+    s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
+    writer = TrailWriter(resources["bucket"], "777788889999", SIGNING_KEY, region=REGION, trail="main")
+    ((start, end),) = hours(datetime.now(UTC) - timedelta(hours=4), 1)
+    digest = writer.digest(start, end, [])
+    # When it is delivered and the scheduled sweep runs (every 2 s here)
+    s3.put_object(Bucket=resources["bucket"], Key=digest.key, Body=digest.body, Metadata=digest.metadata)
+    # Then verify reports the chain late
+    codes = lambda: {p["code"] for p in _verify(local_stack, capsys, "777788889999")[2]["problems"]}  # noqa: E731
+    assert _eventually(lambda: "DIGEST_LATE" in codes()), _diagnostics(local_stack)
 
 
 def test_commands_fail_in_one_line_when_the_stack_is_missing(local_stack, capsys):

@@ -88,6 +88,7 @@ DIGEST_PREFIX = "digest#"
 CHAIN_PREFIX = "chain#"
 NAMESPACE_PREFIX = "namespace#"
 PROBLEM_PREFIX = "problem#"
+LEDGER_PREFIXES = (LOG_PREFIX, DIGEST_PREFIX, CHAIN_PREFIX, NAMESPACE_PREFIX, PROBLEM_PREFIX)
 
 
 def projected_attributes(index: Index) -> list[str]:

@@ -5,7 +5,7 @@ I/O comes in through ports (the ledger, CloudTrail's public keys, reading a dige
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -270,7 +270,8 @@ class Integrity:
         return 1
 
     def report(self, problem: Problem, report: IntegrityReport) -> None:
-        """Record a problem in the ledger (once) and in ``report``."""
+        """Record a problem in the ledger (once) and in ``report``, found at the clock's time."""
+        problem = replace(problem, detected_at=now_text(self.clock.current()))
         report.problems.append(problem)
         if self.ledger.record(problem):
             report.new_problems.append(problem)
