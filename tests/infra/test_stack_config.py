@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.config import CONTEXT_KEYS, ConfigError, StackConfig, context_keys_markdown
-from redtrail.contracts.settings import DEFAULT_SENSITIVE_EVENT_NAMES
+from redtrail.contracts.metric_names import MetricName
+from redtrail.contracts.settings import DEFAULT_SENSITIVE_EVENT_NAMES, Env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -168,3 +169,11 @@ def test_readme_settings_table_is_the_generated_one() -> None:
     rows = [line for line in context_keys_markdown().splitlines() if line.startswith("|")]
     # Then the README shows every row exactly, in order (regenerate with python -m infra.config)
     assert "\n".join(rows) in readme
+
+
+def test_readme_lists_every_environment_variable_and_metric_of_the_function() -> None:
+    # Given the README and the contracts' lists of the function's environment and metrics
+    readme = (REPO / "README.md").read_text()
+    # Then each is documented, so neither list grows unseen
+    assert [name.value for name in Env if f"| `{name.value}` |" not in readme] == []
+    assert [name.value for name in MetricName if f"`{name.value}`" not in readme] == []

@@ -162,7 +162,9 @@ class _Worker:
     def ingest(self, trail_object: TrailObject) -> Result:
         read: ReadObject = self.store().read if trail_object.bucket else _read_local
         try:
-            return process_object(trail_object, read=read, write=self.writer(), options=self.options.pipeline)
+            # No hash: the CLI keeps no ledger entry (only the function's deliveries are checked against digests).
+            options = self.options.pipeline
+            return process_object(trail_object, read=read, write=self.writer(), options=options, hashed=False)
         except RedtrailError as error:
             return (trail_object.uri, str(error))
 

@@ -104,32 +104,34 @@ def analyze_body(
     options: PipelineOptions,
     now: datetime | None = None,
     account: str | None = None,
+    hashed: bool = True,
 ) -> Analysis | None:
     """``analyze(records_of(body))``, same items, counts and errors, without decoding what is not kept; the
-    outcome carries the SHA-256 of the uncompressed text, hashed as it inflates.
+    outcome carries the SHA-256 of the uncompressed text, hashed as it inflates (unless not ``hashed``).
 
     None when the file has no ``Records``. Only the records the selective reader picks are decoded, from their
     own bytes; when it cannot decide, the reference parser (stdlib ``json``) reads the whole file.
     """
-    hasher = hashlib.sha256()
+    hasher = hashlib.sha256() if hashed else None
     selection = select(body, hasher)
     if selection is None:
         text = decompress(body)
-        hasher = hashlib.sha256(text)  # inflated into one buffer: hashed while it is in the CPU's caches
+        # Inflated into one buffer: hashed while it is in the CPU's caches.
+        hasher = hashlib.sha256(text) if hashed else None
         selection = select_text(text)
         if selection is None:
             records = records_in(text)
             if records is None:
                 return None
             analysis = analyze(records, source=source, options=options, now=now, account=account)
-            analysis.outcome.sha256 = hasher.hexdigest()
+            analysis.outcome.sha256 = hasher.hexdigest() if hasher else None
             return analysis
     tally = _Tally(source, selection.count, options, now, account)
     for raw in selection.picked:
         record, floats = load_picked(raw)
         tally.add(record, floats=floats)
     analysis = tally.analysis()
-    analysis.outcome.sha256 = hasher.hexdigest()
+    analysis.outcome.sha256 = hasher.hexdigest() if hasher else None
     return analysis
 
 
@@ -208,11 +210,12 @@ class _Tally:
 
 
 def process_object(
-    trail_object: TrailObject, *, read: ReadObject, write: WriteItems, options: PipelineOptions
+    trail_object: TrailObject, *, read: ReadObject, write: WriteItems, options: PipelineOptions, hashed: bool = True
 ) -> FileOutcome:
     """Read one trail object, keep its Redshift-family events and write them; raises on failure.
 
     A key in CloudTrail's layout names the account its records are for: records for another are quarantined.
+    The outcome has the SHA-256 of the object's text (for the ledger) unless not ``hashed``.
     """
     reason = skip_reason(trail_object.key)
     if reason is not None:
@@ -220,7 +223,7 @@ def process_object(
     log_key = parse_log_key(trail_object.key)
     account = log_key.namespace.account if log_key else None
     stored = read(trail_object)
-    analysis = analyze_body(stored.body, source=trail_object.uri, options=options, account=account)
+    analysis = analyze_body(stored.body, source=trail_object.uri, options=options, account=account, hashed=hashed)
     if analysis is None:
         return FileOutcome(source=trail_object.uri, status=Status.SKIPPED, skip_reason=SkipReason.NO_RECORDS)
     outcome = analysis.outcome
