@@ -6,6 +6,7 @@ function fetches the public key from the ListPublicKeys stand-in, as it would fr
 
 import gzip
 import json
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -184,3 +185,30 @@ def test_a_digest_with_a_forged_signature_is_a_problem_and_proves_nothing(pipeli
     assert _problems(pipeline) == [("DIGEST_SIGNATURE_INVALID", f"s3://{BUCKET}/{digest.key}")]
     ledger = DynamoDBLedger(TABLE, pipeline.dynamodb)
     assert ledger.log(f"s3://{BUCKET}/{log.key}").status is not LogStatus.VERIFIED  # type: ignore[union-attr]
+
+
+def test_the_ledger_costs_a_few_requests_per_log_file_and_per_digest(pipeline, context):
+    # Given twelve log files of one hour, each with one event, then the hour's digest listing them all
+    writer = TrailWriter(BUCKET, ACCOUNT, CLOUDTRAIL_KEY)
+    (start, end), _ = _window()
+    logs = [
+        writer.log_file(
+            [event("authorize_datashare") | {"eventID": f"e-{n}"}], start + timedelta(minutes=n), f"u{n:013d}"
+        )
+        for n in range(12)
+    ]
+    pipeline.deliver(*logs)
+    # When the function reads the log files, then the digest
+    pipeline.operations.clear()
+    _process(pipeline, context)
+    reading = Counter(pipeline.operations)
+    pipeline.deliver(writer.digest(start, end, logs))
+    pipeline.operations.clear()
+    _process(pipeline, context)
+    settling = Counter(pipeline.operations)
+    # Then each log file costs its event's read and put, one ledger update and one query for its chain's digests
+    # (and the account's namespace one put, once); the digest one update, one query (the files left unlisted),
+    # its chain one put, and three updates per file it settles (the listing tried as the file's first note,
+    # then added to it, and its status): the numbers docs/scaling.md prices
+    assert reading == {"BatchGetItem": 12, "PutItem": 12 + 1, "UpdateItem": 12, "Query": 12}
+    assert settling == {"PutItem": 1, "Query": 1, "UpdateItem": 1 + 3 * 12}
