@@ -8,10 +8,13 @@ from typing import Any
 from aws_cdk import aws_logs as logs
 
 from redtrail.contracts.settings import (
+    DEFAULT_ALERT_MAX_AGE_HOURS,
     DEFAULT_DIGEST_HEARTBEAT_MINUTES,
     DEFAULT_LOG_GRACE_MINUTES,
     DEFAULT_REDACT_FIELDS,
+    DEFAULT_ROUTINE_WRITE_EVENT_NAMES,
     DEFAULT_SENSITIVE_EVENT_NAMES,
+    AlertOptions,
     IntegrityOptions,
     PipelineOptions,
 )
@@ -27,6 +30,7 @@ _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_CONSUMER = re.compile(r"^(\d{12}|[A-Z]{2,16}|arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:[A-Za-z0-9:/_.-]+)$")
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 # The retentions CloudWatch Logs accepts (the CDK enum's values are names, not days).
 LOG_RETENTION: dict[int, logs.RetentionDays] = {
@@ -79,6 +83,10 @@ class StackConfig:
     tracing: bool = True
     digest_heartbeat_minutes: int = DEFAULT_DIGEST_HEARTBEAT_MINUTES
     log_grace_minutes: int = DEFAULT_LOG_GRACE_MINUTES
+    routine_write_event_names: tuple[str, ...] = DEFAULT_ROUTINE_WRITE_EVENT_NAMES
+    datashare_consumers: tuple[str, ...] = ()
+    alert_email: str | None = None
+    alert_max_age_hours: int = DEFAULT_ALERT_MAX_AGE_HOURS
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION:
@@ -104,7 +112,18 @@ class StackConfig:
     @property
     def pipeline_options(self) -> PipelineOptions:
         """The options the function (and ``redtrail ingest``, reading the function's environment) runs with."""
-        return PipelineOptions(self.retention_days, self.sensitive_event_names, self.redact_fields)
+        return PipelineOptions(
+            self.retention_days,
+            self.sensitive_event_names,
+            self.redact_fields,
+            self.routine_write_event_names,
+            self.datashare_consumers,
+        )
+
+    @property
+    def alert_options(self) -> AlertOptions:
+        """The alerts' settings besides the topic (which the stack makes)."""
+        return AlertOptions(max_age_hours=self.alert_max_age_hours)
 
     @property
     def integrity_options(self) -> IntegrityOptions:
@@ -177,6 +196,24 @@ def _event_names(name: str, raw: Any) -> tuple[str, ...]:
     if bad or not names:
         raise ConfigError(f"context key {name}: expected comma-separated CloudTrail eventNames, got {raw!r}")
     return names
+
+
+def _event_names_or_none(name: str, raw: Any) -> tuple[str, ...]:
+    """Like ``_event_names``, and ``none`` for the empty list."""
+    if str(raw).strip().lower() == "none":
+        return ()
+    return _event_names(name, raw)
+
+
+def _consumers(name: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    values = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+    bad = [item for item in values if not _CONSUMER.fullmatch(item)]
+    if bad:
+        raise ConfigError(
+            f"context key {name}: expected comma-separated account IDs, consumer ARNs or keywords (ADX), got {raw!r}"
+        )
+    return values
 
 
 _FIELD_PATH = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
@@ -323,12 +360,40 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         "Minutes a log file listed by a digest may take to arrive before it is `LOG_NOT_DELIVERED` (and a digest "
         "its successor names, before the chain has a gap).",
     ),
+    ContextKey(
+        "routineWriteEventNames",
+        "routine_write_event_names",
+        _event_names_or_none,
+        "Comma-separated write-type eventNames the write-events alarm does not count (`none`: count every write): "
+        "routine data-plane calls, still stored and queryable. `redtrail query --alarmed` lists what it counts.",
+    ),
+    ContextKey(
+        "datashareConsumers",
+        "datashare_consumers",
+        _consumers,
+        "Comma-separated datashare consumers (account IDs, consumer ARNs, or keywords such as ADX) that a "
+        "datashare may be authorized to without a `redshift-datashare-external-consumer` detection.",
+        unset="none: every authorization is detected",
+    ),
+    ContextKey(
+        "alertEmail",
+        "alert_email",
+        _text(_EMAIL, "an email address"),
+        "Email address subscribed to the alerts topic (one message per detected event; confirm the subscription).",
+        unset="none: no subscription",
+    ),
+    ContextKey(
+        "alertMaxAgeHours",
+        "alert_max_age_hours",
+        _whole(1, 8760),
+        "Events older than this many hours when they arrive (a backfill) are detected and recorded, not alerted.",
+    ),
 )
 
 
 def _default_text(key: ContextKey, defaults: Mapping[str, Any]) -> str:
     default = defaults[key.field]
-    if default is None or default == "":
+    if default is None or default in ("", ()):
         return key.unset
     if isinstance(default, bool):
         return f"`{str(default).lower()}`"

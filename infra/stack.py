@@ -6,6 +6,7 @@ from aws_cdk import App, CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.alerts import Alerts
 from infra.constructs.ingestion import Ingestion
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.source import TrailSource
@@ -45,6 +46,13 @@ class RedtrailStack(Stack):
             max_concurrency=config.max_concurrency,
             max_receive_count=config.max_receive_count,
         )
+        alerts = Alerts(
+            self,
+            "Alerts",
+            function=ingestion.function,
+            options=config.alert_options,
+            alert_email=config.alert_email,
+        )
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -68,6 +76,7 @@ class RedtrailStack(Stack):
             stack_outputs.TABLE: (storage.table.table_name, "Event table"),
             stack_outputs.FUNCTION: (ingestion.function.function_name, "Ingest function"),
             stack_outputs.TOPIC: (monitoring.topic.topic_arn, "Alarm topic"),
+            stack_outputs.ALERT_TOPIC: (alerts.topic.topic_arn, "Alerts topic (one message per detected event)"),
             stack_outputs.DASHBOARD: (monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
         for key in OUTPUT_KEYS:

@@ -12,8 +12,10 @@ import pytest
 from redtrail.contracts.settings import PipelineOptions
 
 TESTS = Path(__file__).parent
-# What the pipeline did when no option was given: no retention, nothing sensitive, nothing redacted.
-BARE_OPTIONS = PipelineOptions(retention_days=None, sensitive_event_names=(), redact_fields=())
+# What the pipeline did when no option was given: no retention, nothing sensitive, redacted or routine.
+BARE_OPTIONS = PipelineOptions(
+    retention_days=None, sensitive_event_names=(), redact_fields=(), routine_write_event_names=()
+)
 EVENTS = TESTS / "events"
 DATA = TESTS / "data"
 REFERENCE = DATA / "reference" / "redshift-logging-with-cloudtrail.txt"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redtrail.cli.main import CliError
+from redtrail.contracts.settings import SWEEP_MINUTES
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:  # imported by the command itself: every `redtrail` start loads this module
@@ -33,7 +34,19 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "default: a demo key pair",
     )
     local.add_argument(
-        "--sweep-seconds", type=float, default=60, help="how often the ledger's sweep runs (on AWS: 15 minutes)"
+        "--sweep-seconds",
+        type=float,
+        default=None,
+        help=f"how often the ledger's sweep runs (on AWS: every {SWEEP_MINUTES} minutes; default: "
+        f"{SWEEP_MINUTES} alarm minutes, see --alarm-minute-seconds)",
+    )
+    local.add_argument(
+        "--alarm-minute-seconds",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long one minute of an alarm's period lasts locally (default 1: a 5-minute alarm is evaluated "
+        "every 5 s)",
     )
     local.set_defaults(command=local_command)
 
@@ -51,6 +64,8 @@ def local_command(args: argparse.Namespace) -> int:
 
     if args.public_keys is not None and not args.public_keys.is_file():
         raise CliError(f"--public-keys {args.public_keys}: no such file")
+    if args.alarm_minute_seconds <= 0:
+        raise CliError(f"--alarm-minute-seconds {args.alarm_minute_seconds}: must be more than 0")
     with running(
         port=args.port,
         stack_name=args.stack_name,
@@ -58,6 +73,7 @@ def local_command(args: argparse.Namespace) -> int:
         report=report,
         public_keys=args.public_keys,
         sweep_every_seconds=args.sweep_seconds,
+        alarm_minute_seconds=args.alarm_minute_seconds,
     ) as pipeline:
         print("\n".join(banner(pipeline)), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
@@ -82,6 +98,8 @@ def banner(pipeline: "LocalPipeline") -> list[str]:
         f"  dead-letter queue {resources.dead_letter_queue_url}",
         f"  table             {resources.table}",
         f"  function log      {pipeline.function_log}",
+        f"  alarms            {len(pipeline.alarms.alarms)}, one alarm minute lasting "
+        f"{pipeline.alarms.minute_seconds:g} s (redtrail status shows their states)",
         "try, in another shell:",
         f"  {env}",
         f"  aws s3 cp FILE.json.gz {example}FILE.json.gz",

@@ -61,7 +61,15 @@ def _cdk(arguments: list[str], environment: dict[str, str]) -> None:
         raise LocalError(f"cdk {arguments[0]} failed:\n{tail}")
 
 
-def deploy(endpoint: str, *, stack_name: str, region: str, clients: "Clients", log: Log) -> StackResources:
+@dataclass(frozen=True)
+class Deployment:
+    """The deployed stack's resources, and the synthesized template it was deployed from."""
+
+    resources: StackResources
+    template: dict[str, Any]
+
+
+def deploy(endpoint: str, *, stack_name: str, region: str, clients: "Clients", log: Log) -> Deployment:
     """Synthesize the app, bootstrap the local account and ``cdk deploy`` the stack into it."""
     environment = cdk_environment(endpoint, region)
     with tempfile.TemporaryDirectory(dir=WORK_DIR, prefix="cdk.out-") as assembly_dir:
@@ -70,7 +78,7 @@ def deploy(endpoint: str, *, stack_name: str, region: str, clients: "Clients", l
 
 def _deploy(
     assembly: Path, environment: dict[str, str], *, stack_name: str, region: str, clients: "Clients", log: Log
-) -> StackResources:
+) -> Deployment:
     # Each run synthesizes into its own directory: two local stacks may deploy at the same time.
     log("synthesizing the CDK app (cdk synth)")
     _cdk(["synth", "--quiet", "--output", str(assembly), "-c", f"stackName={stack_name}"], environment)
@@ -102,7 +110,7 @@ def _deploy(
     if configured.get("Environment", {}).get("Variables", {}).get("TABLE_NAME") != resources.table:
         raise LocalError("the local AWS deployed an inconsistent stack (function and outputs name different tables)")
     disable_event_source_mappings(resources, clients)
-    return resources
+    return Deployment(resources, template)
 
 
 @dataclass
@@ -118,6 +126,8 @@ class Clients:
         self.s3 = connection.s3()
         self.sqs = connection.sqs()
         self.lambda_ = connection.lambda_()
+        self.cloudwatch = connection.cloudwatch()
+        self.sns = connection.session.client("sns", endpoint_url=self.endpoint)
 
 
 class _NotYet(Exception):

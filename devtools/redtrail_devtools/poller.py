@@ -175,28 +175,48 @@ class FunctionOutput(io.TextIOBase):
     """``sys.stdout`` that sends what the function prints while it runs to its log, the rest to the console.
 
     Per thread, unlike ``contextlib.redirect_stdout``: what other threads print while the function runs
-    stays on the console.
+    stays on the console. Each complete line the function prints is also given to every ``line_observers``
+    callable (the local alarms read its EMF metrics there).
     """
 
     def __init__(self, console: TextIO, log: TextIO) -> None:
         self.console = console
         self.log = log
+        self.line_observers: list[Callable[[str], None]] = []
         self._running = threading.local()
 
     @contextlib.contextmanager
     def function(self) -> Iterator[None]:
         """Within this block, this thread's output is the function's."""
         self._running.active = True
+        self._running.partial = ""
         try:
             yield
         finally:
             self._running.active = False
+            if self._running.partial:  # the invocation is over: its last line is complete
+                self._observe(self._running.partial)
+
+    def _active(self) -> bool:
+        return bool(getattr(self._running, "active", False))
 
     def _target(self) -> TextIO:
-        return self.log if getattr(self._running, "active", False) else self.console
+        return self.log if self._active() else self.console
 
     def write(self, text: str) -> int:
-        return self._target().write(text)
+        written = self._target().write(text)
+        if self._active() and self.line_observers:
+            *lines, self._running.partial = (self._running.partial + text).split("\n")
+            for line in lines:
+                self._observe(line)
+        return written
+
+    def _observe(self, line: str) -> None:
+        for observer in self.line_observers:
+            try:
+                observer(line)
+            except Exception as error:  # an observer's failure must not fail the function's print
+                self.console.write(f"redtrail local: reading the function's output failed: {error!r}\n")
 
     def flush(self) -> None:
         self._target().flush()

@@ -19,7 +19,7 @@ from infra.bundling import lambda_code
 from infra.nag import acknowledge, wildcard_resource
 from redtrail.contracts import schema
 from redtrail.contracts.metric_names import NAMESPACE, SERVICE
-from redtrail.contracts.settings import Env, IntegrityOptions, PipelineOptions
+from redtrail.contracts.settings import SWEEP_MINUTES, Env, IntegrityOptions, PipelineOptions
 
 HANDLER = "redtrail.function.handler.lambda_handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -29,7 +29,7 @@ POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/{ARCHITECTURE.name
 TRAIL_FILE_SUFFIX = ".json.gz"
 VISIBILITY_TIMEOUT_FACTOR = 6  # AWS guidance for SQS event sources: at least 6x the function timeout
 DEAD_LETTER_RETENTION = Duration.days(14)
-SWEEP_INTERVAL = Duration.minutes(15)
+SWEEP_INTERVAL = Duration.minutes(SWEEP_MINUTES)
 TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 
 

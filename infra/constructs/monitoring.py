@@ -78,9 +78,17 @@ class Monitoring(Construct):
             AlarmSpec(
                 "WriteEvents",
                 f"Write-type Redshift events: {write_events_threshold} or more in "
-                f"{write_events_period.to_minutes()} minutes.",
+                f"{write_events_period.to_minutes()} minutes (routine Data API and query editor calls not counted). "
+                f"`redtrail query --alarmed --since {write_events_period.to_minutes()}m` lists them.",
                 redtrail_metric(MetricName.WRITE_EVENTS, period=write_events_period),
                 write_events_threshold,
+            ),
+            AlarmSpec(
+                "HighSeverityEvents",
+                "A high or critical Redshift detection (a cluster made public, audit logging off, a snapshot "
+                "shared...): `redtrail alerts --severity high+ --since 1h` lists them; each also went to the "
+                "alerts topic.",
+                redtrail_metric(MetricName.HIGH_SEVERITY_EVENTS, period=SENSITIVE_PERIOD),
             ),
             AlarmSpec(
                 "SensitiveEvents",

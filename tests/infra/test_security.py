@@ -100,7 +100,7 @@ def test_every_bucket_queue_topic_and_table_is_encrypted_at_rest(synth: Synth) -
     # Then each is encrypted: SSE on buckets (the access-log bucket too), SSE-SQS or KMS on queues, a KMS key on
     # topics, SSE on the table
     assert len(queues) == 2
-    assert len(topics) == 1
+    assert len(topics) == 2  # the alarm topic and the alerts topic
     assert len(tables) == 1
     for bucket in buckets.values():
         rules = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -138,7 +138,7 @@ def test_every_bucket_queue_and_topic_denies_requests_without_tls(synth: Synth) 
             "AWS::SNS::TopicPolicy",
             {"Topics": [ref(logical_id)], "PolicyDocument": {"Statement": Match.array_with([DENY_WITHOUT_TLS])}},
         )
-    assert len(queues) + len(topics) == 3
+    assert len(queues) + len(topics) == 4
 
 
 def test_the_function_does_not_log_events_or_debug_output(synth: Synth) -> None:

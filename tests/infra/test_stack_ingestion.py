@@ -184,7 +184,8 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
 
     # Then it may: read the trail bucket under AWSLogs/ only, read and write the table's items (no deletes, no
     # scans) and query the ledger's index, list CloudTrail's public keys, consume its queue, send unmendable files
-    # to its dead-letter queue, write its own log group and send traces; nothing else
+    # to its dead-letter queue, publish to the alerts topic with its key, write its own log group and send
+    # traces; nothing else
     assert set(allowed) == {
         "s3:GetObject*",
         "s3:GetBucket*",
@@ -202,7 +203,13 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "sns:Publish",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
     }
+    alerts_topic, alerts = only(new_trail, "AWS::SNS::Topic", DisplayName="redtrail alerts")
+    assert allowed["sns:Publish"] == [ref(alerts_topic)]
+    assert allowed["kms:Decrypt"] == allowed["kms:GenerateDataKey"] == [alerts["KmsMasterKeyId"]]
     trail_files = {"Fn::Join": ["", [arn_of(bucket), "/AWSLogs/*"]]}
     assert allowed["s3:GetObject*"] == [arn_of(bucket), trail_files]
     assert all(allowed[action] == [arn_of(table_id)] for action in TABLE_ACTIONS)
@@ -218,18 +225,23 @@ def test_existing_bucket_permissions_use_the_prefix_and_the_trail_key(existing_b
     # Given an existing bucket with prefix `org` and SSE-KMS trail files
     allowed = _allowed(existing_bucket)
 
-    # Then reads are limited to `org/AWSLogs/*` of that bucket, and decrypt to that one key
+    # Then reads are limited to `org/AWSLogs/*` of that bucket, and decrypt to that one key (besides the alerts
+    # topic's own key)
     resources_read = [str(resource) for resource in allowed["s3:GetObject*"]]
     assert any(":s3:::corp-cloudtrail-logs/org/AWSLogs/*" in resource for resource in resources_read)
     assert all("corp-cloudtrail-logs" in resource for resource in resources_read)
-    assert allowed["kms:Decrypt"] == [KEY_ARN]
-    assert not [action for action in allowed if action.startswith("kms:") and action != "kms:Decrypt"]
+    alerts_key = only(existing_bucket, "AWS::SNS::Topic", DisplayName="redtrail alerts")[1]["KmsMasterKeyId"]
+    assert sorted(map(str, allowed["kms:Decrypt"])) == sorted(map(str, [alerts_key, KEY_ARN]))
+    assert allowed["kms:GenerateDataKey"] == [alerts_key]
+    assert set(action for action in allowed if action.startswith("kms:")) == {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
 def test_no_kms_permission_without_a_trail_key(new_trail: Synth) -> None:
     # Given the default configuration (SSE-S3 trail files)
-    # Then the function has no KMS permission at all
-    assert not [action for action in _allowed(new_trail) if action.startswith("kms:")]
+    # Then the function's only KMS permissions are on the alerts topic's own key
+    alerts_key = only(new_trail, "AWS::SNS::Topic", DisplayName="redtrail alerts")[1]["KmsMasterKeyId"]
+    kms = {action: where for action, where in _allowed(new_trail).items() if action.startswith("kms:")}
+    assert kms == {"kms:Decrypt": [alerts_key], "kms:GenerateDataKey": [alerts_key]}
 
 
 def test_function_knows_its_dead_letter_queue_and_redaction_list(new_trail: Synth) -> None:

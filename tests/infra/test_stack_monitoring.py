@@ -10,11 +10,12 @@ from infra_support import Synth, function, only, ref, resources
 from redtrail.contracts.integrity import ProblemCode
 from redtrail.contracts.metric_names import NAMESPACE, PROBLEM_DIMENSION, SERVICE, SOURCE_DIMENSION, MetricName
 
+ALARM_TOPIC = {"DisplayName": "redtrail alarms"}
+
 
 def topic_id(synth: Synth) -> str:
     """The alarm topic's logical ID."""
-    [logical_id] = resources(synth, "AWS::SNS::Topic")
-    return logical_id
+    return only(synth, "AWS::SNS::Topic", **ALARM_TOPIC)[0]
 
 
 def alarm(synth: Synth, metric_name: str) -> dict[str, Any]:
@@ -26,9 +27,9 @@ def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
     # Given either configuration
     alarms = resources(synth, "AWS::CloudWatch::Alarm")
 
-    # Then all alarms (2 on Redshift activity, 6 on pipeline health, the digest heartbeat, one per integrity
+    # Then all alarms (3 on Redshift activity, 6 on pipeline health, the digest heartbeat, one per integrity
     # problem code) send to the one topic; only the heartbeat takes silence as an alarm
-    assert len(alarms) == 8 + 1 + len(ProblemCode)
+    assert len(alarms) == 9 + 1 + len(ProblemCode)
     for properties in (a["Properties"] for a in alarms.values()):
         assert properties["AlarmActions"] == [ref(topic_id(synth))]
         assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -140,7 +141,7 @@ def test_table_throttle_alarm(synth: Synth) -> None:
 def test_topic_is_encrypted_tls_only_and_open_to_cloudwatch(synth: Synth) -> None:
     # Given either configuration
     topic = topic_id(synth)
-    _, properties = only(synth, "AWS::SNS::Topic")
+    _, properties = only(synth, "AWS::SNS::Topic", **ALARM_TOPIC)
     key_id = properties["KmsMasterKeyId"]["Fn::GetAtt"][0]
 
     # Then the topic uses a rotating customer managed key that CloudWatch may use
@@ -178,6 +179,7 @@ def test_email_subscription_only_when_given(new_trail: Synth, existing_bucket: S
     # Given the default configuration (no email) and one with alarmEmail
     # Then only the latter subscribes that address to the topic
     new_trail.template.resource_count_is("AWS::SNS::Subscription", 0)
+    existing_bucket.template.resource_count_is("AWS::SNS::Subscription", 2)  # alarmEmail and alertEmail
     existing_bucket.template.has_resource_properties(
         "AWS::SNS::Subscription",
         {"Protocol": "email", "Endpoint": "audit@example.com", "TopicArn": ref(topic_id(existing_bucket))},

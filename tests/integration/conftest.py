@@ -1,5 +1,6 @@
 """A moto account wired like the stack: trail bucket → S3 notification → SQS → (handler) → DynamoDB."""
 
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,9 +10,9 @@ import pytest
 from moto import mock_aws
 
 from redtrail.adapters.dynamodb import EventTable
-from redtrail.contracts.schema import LEDGER_PREFIXES
+from redtrail.contracts.schema import NOT_EVENT_PREFIXES
 from redtrail.function import consumer
-from redtrail.function.observability import metrics
+from redtrail.function.observability import logger, metrics
 from redtrail_devtools.cloudtrail_signer import Delivered, SigningKey
 from redtrail_devtools.poller import lambda_event
 from redtrail_devtools.public_keys import ENDPOINT_VARIABLE, demo_keys, serving
@@ -78,7 +79,7 @@ class Pipeline:
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE, ProjectionExpression="eventID")
         for page in pages:
             ids |= {item["eventID"]["S"] for item in page["Items"]}
-        return {event_id for event_id in ids if not event_id.startswith(LEDGER_PREFIXES)}
+        return {event_id for event_id in ids if not event_id.startswith(NOT_EVENT_PREFIXES)}
 
 
 @pytest.fixture
@@ -115,6 +116,18 @@ def pipeline(aws):
     metrics.clear_metrics()  # an invocation a test cut short (a simulated timeout) leaves its metrics behind
     yield built
     consumer.default_dependencies.cache_clear()
+
+
+@pytest.fixture
+def logs(monkeypatch):
+    """The handler's structured log lines (Powertools writes JSON to its stream), parsed."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+    return lines
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ with BatchGetItem and writes each new item with a conditional PutItem; the ledge
 import copy
 import dataclasses
 import functools
-import io
 import json
 import threading
 from collections.abc import Callable
@@ -28,20 +27,12 @@ from redtrail.contracts import schema
 from redtrail.core.s3_events import TrailObject, notification_body
 from redtrail.function import consumer
 from redtrail.function.handler import lambda_handler
-from redtrail.function.observability import logger
 from tests.integration.conftest import BUCKET, REGION, TABLE, emf_metrics
 from tests.support import event, log_key, trail_file
 
 ACCOUNT = "123456789012"  # the recipientAccountId of the reference ExecuteStatement
 KEY = log_key(ACCOUNT, "f a=1")  # a space and an "=" the notification encodes
 OTHER_KEY = log_key(ACCOUNT, "other")
-LEDGER_PREFIXES = (
-    schema.LOG_PREFIX,
-    schema.NAMESPACE_PREFIX,
-    schema.DIGEST_PREFIX,
-    schema.CHAIN_PREFIX,
-    schema.PROBLEM_PREFIX,
-)
 DECOY = {"eventID": "decoy", "eventSource": "ec2.amazonaws.com", "userIdentity": {"accountId": "123456789012"}}
 
 
@@ -61,7 +52,7 @@ def stored_ids(pipeline) -> set[str]:
     ids: set[str] = set()
     for page in pipeline.dynamodb.get_paginator("scan").paginate(TableName=TABLE, ProjectionExpression="eventID"):
         ids |= {item["eventID"]["S"] for item in page["Items"]}
-    return {event_id for event_id in ids if not event_id.startswith(LEDGER_PREFIXES)}
+    return {event_id for event_id in ids if not event_id.startswith(schema.NOT_EVENT_PREFIXES)}
 
 
 def stored_count(pipeline) -> int:
@@ -115,7 +106,7 @@ def every_call(_: dict[str, Any]) -> bool:
 def of_event_items(params: dict[str, Any]) -> bool:
     """A PutItem of the event table's (an event or a quarantined record), not of the ledger sharing the table."""
     event_id: str = json.loads(params["body"])["Item"]["eventID"]["S"]
-    return not event_id.startswith(LEDGER_PREFIXES)
+    return not event_id.startswith(schema.NOT_EVENT_PREFIXES)
 
 
 class Faults:
@@ -167,18 +158,6 @@ def sleeps(pipeline, monkeypatch):
 
     monkeypatch.setattr(consumer, "default_dependencies", recording)
     return recorded
-
-
-@pytest.fixture
-def logs(monkeypatch):
-    """The handler's structured log lines (Powertools writes JSON to its stream), parsed."""
-    stream = io.StringIO()
-    monkeypatch.setattr(logger.registered_handler, "stream", stream)
-
-    def lines() -> list[dict[str, Any]]:
-        return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
-
-    return lines
 
 
 def queued(pipeline, *files: tuple[str, bytes]) -> list[dict[str, Any]]:

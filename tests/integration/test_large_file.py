@@ -98,11 +98,11 @@ def child(path: str, key: str) -> None:
 
 def _count(dynamodb) -> int:
     """Event items in the table, not the ledger's (a Scan returns at most 1 MB a page)."""
-    from redtrail.contracts.schema import LEDGER_PREFIXES
+    from redtrail.contracts.schema import NOT_EVENT_PREFIXES
 
     pages = dynamodb.get_paginator("scan").paginate(TableName=TABLE, ProjectionExpression="eventID")
     ids = (item["eventID"]["S"] for page in pages for item in page["Items"])
-    return sum(not event_id.startswith(LEDGER_PREFIXES) for event_id in ids)
+    return sum(not event_id.startswith(NOT_EVENT_PREFIXES) for event_id in ids)
 
 
 class _Context:

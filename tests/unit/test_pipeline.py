@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import pytest
 
+from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.errors import TrailFileError
 from redtrail.core.pipeline import Status, StoredItems, analyze, process_object
 from redtrail.core.s3_events import StoredObject, TrailObject
@@ -137,3 +138,22 @@ def test_a_corrupt_file_raises():
             write=FakeTable().write,
             options=BARE_OPTIONS,
         )
+
+
+def test_routine_data_plane_writes_are_kept_but_not_counted_as_alarmed_writes():
+    # Given a Data API ExecuteStatement and a query editor session call (write-type), and a ModifyCluster
+    records = [
+        event("execute_statement"),
+        {**event("create_connection"), "eventID": "qev2-tab", "eventName": "PutTab"},
+        {**event("authorize_datashare"), "eventID": "modify", "eventName": "ModifyCluster"},
+    ]
+    # When they are analyzed with the default options
+    analysis = analyze(records, source="f", options=PipelineOptions())
+    # Then all three are kept, and only the change to Redshift counts for the write alarm
+    assert analysis.outcome.kept == 3
+    assert analysis.outcome.write_events == 1
+    assert {item["eventID"]["S"] for item in analysis.items if item["isWrite"]["BOOL"]} == {
+        "c1fb7076-102f-43e5-9ec9-40820bcc1175",
+        "qev2-tab",
+        "modify",
+    }

@@ -4,6 +4,7 @@ import pytest
 
 from redtrail.contracts import schema
 from redtrail.core import queries
+from redtrail.core.detections import Severity
 from redtrail.core.queries import EventQuery
 
 SINCE = datetime(2024, 5, 1, 10, tzinfo=UTC)
@@ -17,16 +18,23 @@ def test_create_table_request_follows_the_definition():
     # Then it has the eventID key, one GSI per index keyed by its attribute and eventTime, and no event in GSIs
     assert request["KeySchema"] == [{"AttributeName": "eventID", "KeyType": "HASH"}]
     indexes = {index["IndexName"]: index for index in request["GlobalSecondaryIndexes"]}
-    events = {"byTime", "byWrite", "byEventName", "byPrincipal", "byResource", "byAccount", "byRejected"}
-    assert set(indexes) == events | {"byLedger"}
+    events = {"byTime", "byWrite", "byEventName", "byPrincipal", "byActor", "byResource", "byAccount", "byRejected"}
+    small_items = {"byLedger", "byDetection", "bySeverity"}  # the ledger's and the detections'
+    assert set(indexes) == events | small_items
     for index in schema.INDEXES:
         keys = indexes[index.name]["KeySchema"]
-        sort_key = {"byRejected": "ingestedAt", "byLedger": "ledgerSort"}.get(index.name, "eventTime")
+        sort_key = {
+            "byRejected": "ingestedAt",
+            "byLedger": "ledgerSort",
+            "byDetection": "alertTime",  # no eventTime, so that detections are in no event index
+            "bySeverity": "alertTime",
+        }.get(index.name, "eventTime")
         assert keys == [
             {"AttributeName": index.partition_key, "KeyType": "HASH"},
             {"AttributeName": sort_key, "KeyType": "RANGE"},
         ]
-        if index.projects_all:  # the ledger's index: its small items whole, never an event's
+        if index.projects_all:  # the ledger's and the detections' indexes: their small items whole, never an event's
+            assert index.name in small_items
             assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
             continue
         projected = indexes[index.name]["Projection"]["NonKeyAttributes"]
@@ -89,6 +97,9 @@ def test_buckets_between_lists_every_month_and_shard_newest_first():
         (EventQuery(SINCE, datetime(2024, 7, 1, tzinfo=UTC), writes_only=True), "byWrite", 3 * schema.TIME_SHARDS),
         (EventQuery(SINCE, UNTIL, event_name="Decrypt", writes_only=True), "byEventName", 1),
         (EventQuery(SINCE, UNTIL, principal="arn:aws:iam::1:role/r"), "byPrincipal", 1),
+        (EventQuery(SINCE, UNTIL, actor="alice@corp.example"), "byActor", 1),
+        (EventQuery(SINCE, UNTIL, detection="redshift-cluster-public", actor="alice"), "byDetection", 1),
+        (EventQuery(SINCE, UNTIL, severities=(Severity.HIGH, Severity.CRITICAL)), "bySeverity", 2),
         (EventQuery(SINCE, UNTIL, resource="cluster:c"), "byResource", 1),
         (EventQuery(SINCE, UNTIL, account="111122223333"), "byAccount", 1),
     ],

@@ -1,4 +1,5 @@
-"""DynamoDB: the event table (batch writes with retries, queries, creation from the shared definition)."""
+"""DynamoDB: the event table (writes that never replace, queries, creation from the shared definition) and its
+detection items."""
 
 import gzip
 import json
@@ -11,7 +12,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from redtrail.adapters.aws_calls import batches, error_code
-from redtrail.contracts import schema
+from redtrail.contracts import alerts, schema
+from redtrail.contracts.alerts import AlertState
 from redtrail.core.errors import TableError, TableNotFoundError, TableWriteError
 from redtrail.core.items import CONTENT_ATTRIBUTE, Item, content_sha256
 from redtrail.core.pipeline import Conflict, StoredItems
@@ -182,6 +184,53 @@ class EventTable:
             if error_code(error) == "ResourceNotFoundException":
                 raise TableNotFoundError(f"table {self.name} does not exist") from error
             raise TableError(f"table {self.name}: {error_code(error) or error}") from error
+
+
+class DetectionTable:
+    """``core.alerts.AlertRecords``: the detection items of the event table, each put once (conditionally)."""
+
+    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
+        self.name = table_name
+        self._client = client
+
+    def _dynamodb(self) -> "DynamoDBClient":
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def claim(self, record: Item) -> tuple[AlertState, str] | None:
+        key = {schema.PARTITION_KEY: record[schema.PARTITION_KEY]}
+        try:
+            self._dynamodb().put_item(
+                TableName=self.name,
+                Item=record,
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": schema.PARTITION_KEY},
+            )
+            return None
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise _write_error(self.name, error) from error
+        except BotoCoreError as error:
+            raise TableWriteError(f"table {self.name}: {error}") from error
+        stored = self._dynamodb().get_item(TableName=self.name, Key=key, ConsistentRead=True).get("Item", {})
+        state = stored.get(alerts.ALERT_STATE, {}).get("S", AlertState.FAILED.value)
+        return AlertState(state), str(stored.get(alerts.DETECTED_AT, {}).get("S", ""))
+
+    def mark(self, key: str, state: AlertState, at: str) -> None:
+        stamp = alerts.ALERTED_AT if state is AlertState.SENT else "failedAt"
+        try:
+            self._dynamodb().update_item(
+                TableName=self.name,
+                Key={schema.PARTITION_KEY: {"S": key}},
+                UpdateExpression="SET #state = :state, #at = :at",
+                ExpressionAttributeNames={"#state": alerts.ALERT_STATE, "#at": stamp},
+                ExpressionAttributeValues={":state": {"S": state.value}, ":at": {"S": at}},
+            )
+        except ClientError as error:
+            raise _write_error(self.name, error) from error
+        except BotoCoreError as error:
+            raise TableWriteError(f"table {self.name}: {error}") from error
 
 
 def _write_error(table: str, error: ClientError) -> Exception:

@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 COMMAND_ENTRY_POINTS = "redtrail.commands"
-BUILT_IN_COMMANDS = frozenset({"ingest", "query", "verify", "status", "backfill", "redrive"})
+BUILT_IN_COMMANDS = frozenset({"ingest", "query", "alerts", "show", "rules", "verify", "status", "backfill", "redrive"})
+
+
+# --severity high means exactly high: asking for high or above is high+.
+_SEVERITY_HELP = "{} of exactly this severity (low, medium, high, critical); LEVEL+ for it and above, e.g. high+"
 
 
 class CliError(Exception):
@@ -88,16 +92,46 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     query.add_argument("--until", default=None, help="ISO time or relative; default now")
     query.add_argument("--event-name")
     query.add_argument("--principal", help="principal ARN (for roles: the role ARN)")
+    query.add_argument(
+        "--actor", metavar="NAME", help="the person: an assumed role's session name (e.g. an Identity Center user)"
+    )
     query.add_argument("--resource", help="kind:name, e.g. cluster:my-cluster")
     query.add_argument("--account", help="recipient account ID")
     query.add_argument("--source", help="eventSource, e.g. redshift-data.amazonaws.com")
     query.add_argument("--writes-only", action="store_true")
+    query.add_argument(
+        "--alarmed",
+        action="store_true",
+        help="write-type events the WriteEvents alarm counts (not the stack function's routine eventNames)",
+    )
+    query.add_argument("--detection", metavar="RULE", help="events a detection rule found (see redtrail rules)")
+    query.add_argument("--severity", metavar="LEVEL", help=_SEVERITY_HELP.format("events with a detection"))
     query.add_argument(
         "--rejected", action="store_true", help="list quarantined records (kept with their reason) by ingestion time"
     )
     query.add_argument("--limit", type=_positive_int, default=100)
     query.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
     query.set_defaults(command=query_command)
+
+    alerts = commands.add_parser(
+        "alerts", parents=[aws, table], help="detections in a time range, newest first, and the state of their alerts"
+    )
+    alerts.add_argument("--since", default="24h", help="ISO time or relative (30m, 24h, 7d); default 24h")
+    alerts.add_argument("--until", default=None, help="ISO time or relative; default now")
+    alerts.add_argument("--severity", metavar="LEVEL", help=_SEVERITY_HELP.format("detections"))
+    alerts.add_argument("--rule", metavar="RULE", help="only this rule's detections (see redtrail rules)")
+    alerts.add_argument("--limit", type=_positive_int, default=100)
+    alerts.add_argument("--format", choices=("table", "json"), default="table")
+    alerts.set_defaults(command=alerts_command)
+
+    show = commands.add_parser("show", parents=[aws, table], help="one event: its summary, detections and record")
+    show.add_argument("event_id", metavar="EVENTID")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.set_defaults(command=show_command)
+
+    rules = commands.add_parser("rules", help="the detection rules: severity, the calls each reads, title, reference")
+    rules.add_argument("--format", choices=("table", "json"), default="table")
+    rules.set_defaults(command=rules_command)
 
     verify = commands.add_parser(
         "verify", parents=[aws_for_verify, table], help="per chain of digest files: digests verified, and every problem"
@@ -241,12 +275,21 @@ def ingest_command(args: argparse.Namespace) -> int:
 
 
 def _ingest_target(args: argparse.Namespace) -> "tuple[str | None, PipelineOptions]":
-    """The table to write (None: a dry run) and the pipeline options: the deployed function's own when
-    writing to the stack's table, else from this environment (``REDACT_FIELDS``...; defaults when unset)."""
+    """The table to write (None: a dry run) and the pipeline options (see ``_table_and_options``)."""
     from redtrail.contracts.settings import PipelineOptions
 
-    if args.dry_run or args.table:
-        return (None if args.dry_run else str(args.table)), PipelineOptions.from_env(os.environ)
+    if args.dry_run:
+        return None, PipelineOptions.from_env(os.environ)
+    return _table_and_options(args)
+
+
+def _table_and_options(args: argparse.Namespace) -> "tuple[str, PipelineOptions]":
+    """The table and the pipeline options: the deployed function's own for the stack's table, else from this
+    environment (``REDACT_FIELDS``...; defaults when unset)."""
+    from redtrail.contracts.settings import PipelineOptions
+
+    if args.table:
+        return str(args.table), PipelineOptions.from_env(os.environ)
     try:
         resources = stack_resources(args)
     except CliError as error:
@@ -271,6 +314,8 @@ def _ingest_target(args: argparse.Namespace) -> "tuple[str | None, PipelineOptio
 
 def query_command(args: argparse.Namespace) -> int:
     """``redtrail query``: events from the table's indexes (Query only, never Scan)."""
+    from dataclasses import replace
+
     from redtrail.adapters.dynamodb import EventTable
     from redtrail.cli import output
     from redtrail.core import queries
@@ -281,13 +326,21 @@ def query_command(args: argparse.Namespace) -> int:
         until=timeparse.parse_time(args.until, now) if args.until else now,
         event_name=args.event_name,
         principal=args.principal,
+        actor=args.actor,
         resource=args.resource,
         account=args.account,
         source=args.source,
-        writes_only=args.writes_only,
+        writes_only=args.writes_only or args.alarmed,
         rejected=args.rejected,
+        detection=args.detection,
+        severities=queries.severity_levels(args.severity) if args.severity else (),
     )
-    name = table_name(args)
+    queries.plan(query)  # a bad range, rule or combination fails before any AWS call
+    if args.alarmed:
+        name, options = _table_and_options(args)
+        query = replace(query, excluded_event_names=options.routine_write_event_names)
+    else:
+        name = table_name(args)
     table = EventTable(name, aws(args).dynamodb())
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
     if not args.rejected:
@@ -298,6 +351,39 @@ def query_command(args: argparse.Namespace) -> int:
     rendered = output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS)
     if rendered:  # JSON lines of no events: no line at all
         print(rendered)
+    return 0
+
+
+def alerts_command(args: argparse.Namespace) -> int:
+    """``redtrail alerts``: detection items from ``bySeverity`` (or ``byDetection`` for one rule)."""
+    from redtrail.adapters.dynamodb import EventTable
+    from redtrail.cli import alerts
+    from redtrail.core import queries
+
+    query = alerts.alert_query(args.since, args.until, args.rule, args.severity, datetime.now(UTC))
+    table = EventTable(table_name(args), aws(args).dynamodb())
+    print(alerts.render(list(queries.run_alerts(query, table.query, limit=args.limit)), args.format))
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """``redtrail show``: one event by its eventID (GetItem); exit status 1 when there is none."""
+    from redtrail.cli import show
+
+    name = table_name(args)
+    item = show.fetch(aws(args).dynamodb(), name, args.event_id)
+    if item is None:
+        print(f"redtrail: error: {show.missing(args.event_id, name)}", file=sys.stderr)
+        return 1
+    print(show.render(item, args.format))
+    return 0
+
+
+def rules_command(args: argparse.Namespace) -> int:
+    """``redtrail rules``: the detection catalogue (no AWS call)."""
+    from redtrail.cli import rules
+
+    print(rules.render(args.format))
     return 0
 
 

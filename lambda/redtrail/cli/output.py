@@ -13,7 +13,9 @@ COLUMNS = (
     "eventName",
     "eventSource",
     "principal",
+    "actor",
     "resource",
+    "severity",
     "matchedBy",
     "isWrite",
     "awsRegion",
@@ -52,19 +54,20 @@ def escape(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def render(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str] = COLUMNS) -> str:
-    """Rows as an aligned text table, one JSON array, or JSON lines (JSON escapes control characters)."""
+def render(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str] = COLUMNS, noun: str = "events") -> str:
+    """Rows as an aligned text table (counted in ``noun``), one JSON array, or JSON lines (JSON escapes control
+    characters)."""
     if fmt == "json":
         return json.dumps(list(rows), indent=2, sort_keys=True)
     if fmt == "jsonl":
         return "\n".join(json.dumps(row, sort_keys=True) for row in rows)
     if not rows:
-        return "(no events)"
+        return f"(no {noun})"
     cells = [[_cell(row, column) for column in columns] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
     lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns)).rstrip()]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells]
-    lines.append(f"({len(rows)} events)")
+    lines.append(f"({len(rows)} {noun})")
     return "\n".join(lines)
 
 

@@ -27,3 +27,7 @@ class MetricName(StrEnum):
     LOGS_VERIFIED = "LogsVerified"
     INTEGRITY_PROBLEMS = "IntegrityProblems"  # with the dimension ProblemCode, one series per code
     STALE_CHAINS = "StaleChains"  # chains whose newest digest is older than the heartbeat (every sweep)
+    DETECTIONS = "Detections"  # detection rules matched, each (event, rule) counted once
+    HIGH_SEVERITY_EVENTS = "HighSeverityEvents"  # of those, high or critical (the alarm metric)
+    ALERTS_PUBLISHED = "AlertsPublished"
+    ALERTS_FAILED = "AlertsFailed"  # publishing failed after retries: the message is retried

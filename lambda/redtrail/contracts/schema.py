@@ -39,9 +39,11 @@ SUMMARY_ATTRIBUTES: tuple[str, ...] = (
     "isWrite",
     "errorCode",
     "principal",
+    "actor",
     "resource",
     "sourceIPAddress",
     "sourceObject",
+    "severity",
 )
 MAX_PROJECTED_ATTRIBUTES = 100  # DynamoDB: NonKeyAttributes summed over all secondary indexes
 
@@ -63,10 +65,16 @@ BY_EVENT_NAME = Index("byEventName", "eventName")
 BY_PRINCIPAL = Index("byPrincipal", "principal")
 BY_RESOURCE = Index("byResource", "resource")
 BY_ACCOUNT = Index("byAccount", "recipientAccountId")
+BY_ACTOR = Index("byActor", "actor")
 # Records that could not be stored as events (quarantined, with their reason), by month of ingestion.
 BY_REJECTED = Index("byRejected", "rejectedMonth", "ingestedAt", ("rejectReason", "sourceObject"))
 # The ledger (log files, digests, chains, problems; docs/architecture.md): partition by what is asked, sort by time.
 BY_LEDGER = Index("byLedger", "ledgerPartition", "ledgerSort", (), projects_all=True)
+# Detections: one small item per (event, rule), keyed ``alert#<eventID>#<rule>``, which also records whether its
+# alert was sent. Keyed by rule and by severity, so that either is one Query; they project the whole item. Their
+# time is ``alertTime`` (the event's time): having no ``eventTime``, they are in none of the event indexes.
+BY_DETECTION = Index("byDetection", "alertRule", "alertTime", (), projects_all=True)
+BY_SEVERITY = Index("bySeverity", "alertSeverity", "alertTime", (), projects_all=True)
 
 INDEXES: tuple[Index, ...] = (
     BY_TIME,
@@ -75,8 +83,11 @@ INDEXES: tuple[Index, ...] = (
     BY_PRINCIPAL,
     BY_RESOURCE,
     BY_ACCOUNT,
+    BY_ACTOR,
     BY_REJECTED,
     BY_LEDGER,
+    BY_DETECTION,
+    BY_SEVERITY,
 )
 
 # Keys of the items that are not events: an event whose eventID holds the separator is quarantined instead,
@@ -89,10 +100,19 @@ CHAIN_PREFIX = "chain#"
 NAMESPACE_PREFIX = "namespace#"
 PROBLEM_PREFIX = "problem#"
 LEDGER_PREFIXES = (LOG_PREFIX, DIGEST_PREFIX, CHAIN_PREFIX, NAMESPACE_PREFIX, PROBLEM_PREFIX)
+ALERT_PREFIX = "alert#"
+NOT_EVENT_PREFIXES = (*LEDGER_PREFIXES, ALERT_PREFIX)  # besides the quarantine's REJECTED_PREFIX
+
+
+def alert_key(event_id: str, rule: str) -> str:
+    """The key of the detection item of one event and rule."""
+    return f"{ALERT_PREFIX}{event_id}{KEY_SEPARATOR}{rule}"
 
 
 def projected_attributes(index: Index) -> list[str]:
-    """The non-key attributes an index projects."""
+    """The non-key attributes an index names (none when it projects all: those do not count to the limit)."""
+    if index.projects_all:
+        return []
     keys = {PARTITION_KEY, index.partition_key, index.sort_key}
     return [name for name in index.projection if name not in keys]
 

@@ -41,6 +41,25 @@ DEFAULT_REDACT_FIELDS: tuple[str, ...] = (
 )
 """Dotted paths replaced by REDACTED in stored events (CloudTrail hides most secrets itself, not all)."""
 
+DEFAULT_ROUTINE_WRITE_EVENT_NAMES: tuple[str, ...] = (
+    # The Data API's statement calls: a Data API workload makes them all day.
+    "ExecuteStatement",
+    "BatchExecuteStatement",
+    "CancelStatement",
+    # Query editor v2's session calls (sqlworkbench): running queries and keeping tabs.
+    "DriverExecute",
+    "GenerateSession",
+    "PutTab",
+    "DeleteTab",
+    "AssociateConnectionWithTab",
+    "AssociateQueryWithTab",
+    "AssociateNotebookWithTab",
+)
+"""Write-type eventNames the write alarm does not count: routine data-plane calls, not changes to Redshift."""
+
+DEFAULT_ALERT_MAX_AGE_HOURS = 24
+SWEEP_MINUTES = 15  # how often the schedule runs the ledger's sweep (the heartbeat alarm's period is two sweeps)
+
 
 class Env(StrEnum):
     """The function's environment variables (set by infra, read here)."""
@@ -53,6 +72,10 @@ class Env(StrEnum):
     TRACING = "REDTRAIL_TRACING"
     DIGEST_HEARTBEAT_MINUTES = "DIGEST_HEARTBEAT_MINUTES"
     LOG_GRACE_MINUTES = "LOG_GRACE_MINUTES"
+    ROUTINE_WRITE_EVENT_NAMES = "ROUTINE_WRITE_EVENT_NAMES"
+    DATASHARE_CONSUMERS = "DATASHARE_CONSUMERS"
+    ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
+    ALERT_MAX_AGE_HOURS = "ALERT_MAX_AGE_HOURS"
 
 
 DEFAULT_DIGEST_HEARTBEAT_MINUTES = 90
@@ -72,11 +95,15 @@ class PipelineOptions:
     retention_days: int | None = None
     sensitive_event_names: tuple[str, ...] = DEFAULT_SENSITIVE_EVENT_NAMES
     redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
+    routine_write_event_names: tuple[str, ...] = DEFAULT_ROUTINE_WRITE_EVENT_NAMES
+    # Datashare consumers (account IDs, or keywords such as ADX) a datashare may be authorized to unreported.
+    datashare_consumers: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "PipelineOptions":
-        """From ``RETENTION_DAYS``, ``SENSITIVE_EVENT_NAMES`` and ``REDACT_FIELDS`` (comma-separated); unset
-        variables take the defaults. Raises ValueError on a bad retention."""
+        """From ``RETENTION_DAYS``, ``SENSITIVE_EVENT_NAMES``, ``REDACT_FIELDS``, ``ROUTINE_WRITE_EVENT_NAMES`` and
+        ``DATASHARE_CONSUMERS`` (comma-separated); unset variables take the defaults. Raises ValueError on a bad
+        retention."""
         retention = environ.get(Env.RETENTION_DAYS, "").strip()
         if retention and (not retention.isdigit() or int(retention) < 1):
             raise ValueError(f"{Env.RETENTION_DAYS} must be a positive whole number, not {retention!r}")
@@ -84,6 +111,8 @@ class PipelineOptions:
             int(retention) if retention else None,
             _names(environ.get(Env.SENSITIVE_EVENT_NAMES), DEFAULT_SENSITIVE_EVENT_NAMES),
             _names(environ.get(Env.REDACT_FIELDS), DEFAULT_REDACT_FIELDS),
+            _names(environ.get(Env.ROUTINE_WRITE_EVENT_NAMES), DEFAULT_ROUTINE_WRITE_EVENT_NAMES),
+            _names(environ.get(Env.DATASHARE_CONSUMERS), ()),
         )
 
     def environment(self) -> dict[str, str]:
@@ -91,6 +120,8 @@ class PipelineOptions:
         environment = {
             Env.SENSITIVE_EVENT_NAMES.value: ",".join(self.sensitive_event_names),
             Env.REDACT_FIELDS.value: ",".join(self.redact_fields),
+            Env.ROUTINE_WRITE_EVENT_NAMES.value: ",".join(self.routine_write_event_names),
+            Env.DATASHARE_CONSUMERS.value: ",".join(self.datashare_consumers),
         }
         if self.retention_days is not None:
             environment[Env.RETENTION_DAYS.value] = str(self.retention_days)
@@ -128,6 +159,26 @@ def _minutes(environ: Mapping[str, str], name: Env, default: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertOptions:
+    """Where detection alerts go, and how old an event may be and still be alerted (older: recorded only,
+    so that a backfill of last year's files does not page anyone)."""
+
+    topic_arn: str | None = None
+    max_age_hours: int = DEFAULT_ALERT_MAX_AGE_HOURS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "AlertOptions":
+        hours = environ.get(Env.ALERT_MAX_AGE_HOURS, "").strip()
+        if hours and (not hours.isdigit() or int(hours) < 1):
+            raise ValueError(f"{Env.ALERT_MAX_AGE_HOURS} must be a positive whole number of hours, not {hours!r}")
+        return cls(environ.get(Env.ALERT_TOPIC_ARN) or None, int(hours) if hours else DEFAULT_ALERT_MAX_AGE_HOURS)
+
+    def environment(self) -> dict[str, str]:
+        """The variables besides the topic's ARN (which the stack sets from the topic itself)."""
+        return {Env.ALERT_MAX_AGE_HOURS.value: str(self.max_age_hours)}
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the function reads from its environment."""
 
@@ -135,6 +186,7 @@ class Settings:
     options: PipelineOptions = field(default_factory=PipelineOptions)
     dead_letter_queue_url: str | None = None
     integrity: IntegrityOptions = field(default_factory=IntegrityOptions)
+    alerts: AlertOptions = field(default_factory=AlertOptions)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -148,4 +200,5 @@ class Settings:
             PipelineOptions.from_env(environ),
             environ.get(Env.DEAD_LETTER_QUEUE_URL) or None,
             IntegrityOptions.from_env(environ),
+            AlertOptions.from_env(environ),
         )

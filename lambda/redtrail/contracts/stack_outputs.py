@@ -12,6 +12,7 @@ DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 TABLE = "TableName"
 FUNCTION = "FunctionName"
 TOPIC = "TopicArn"
+ALERT_TOPIC = "AlertTopicArn"
 DASHBOARD = "DashboardName"
 
 OUTPUT_KEYS: tuple[str, ...] = (
@@ -22,6 +23,7 @@ OUTPUT_KEYS: tuple[str, ...] = (
     TABLE,
     FUNCTION,
     TOPIC,
+    ALERT_TOPIC,
     DASHBOARD,
 )
 """Stack output keys that the CLI and users read: keep them stable."""
@@ -40,6 +42,7 @@ class StackResources:
     function: str | None = None
     topic: str | None = None
     dashboard: str | None = None
+    alert_topic: str | None = None
 
     @classmethod
     def from_outputs(cls, stack_name: str, outputs: Mapping[str, str]) -> "StackResources":
@@ -57,6 +60,7 @@ class StackResources:
             function=outputs.get(FUNCTION),
             topic=outputs.get(TOPIC),
             dashboard=outputs.get(DASHBOARD),
+            alert_topic=outputs.get(ALERT_TOPIC),
         )
 
     def as_json(self) -> dict[str, str | None]:
@@ -70,5 +74,6 @@ class StackResources:
             "table": self.table,
             "function": self.function,
             "topic": self.topic,
+            "alertTopic": self.alert_topic,
             "dashboard": self.dashboard,
         }

@@ -43,3 +43,7 @@ class StackNotFoundError(RedtrailError):
 
 class QueueError(RedtrailError):
     """An SQS call on the ingest or dead-letter queue failed."""
+
+
+class AlertPublishError(RedtrailError):
+    """An alert could not be published after retries (the message is retried; the event is already stored)."""

@@ -3,7 +3,7 @@
 import gzip
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -12,6 +12,7 @@ import msgspec
 
 from redtrail.contracts import schema
 from redtrail.core.classify import Match
+from redtrail.core.detections import Detection, highest
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
@@ -58,12 +59,13 @@ def build_item(
     retention_days: int | None = None,
     redact_fields: Collection[str] = (),
     floats: bool = True,
+    detections: Sequence[Detection] = (),
 ) -> Item:
     """The table item for a Redshift-family ``record`` found in ``source_object``.
 
     ``redact_fields`` (dotted paths such as ``requestParameters.password``) are replaced by ``REDACTED`` in
     the stored ``event``; CloudTrail's own ``HIDDEN_DUE_TO_SECURITY_REASONS`` is left as it is. ``floats``:
-    as for ``event_json``.
+    as for ``event_json``. ``detections``: the rules the record matched (``detections``, ``severity``).
     """
     event_id = record.get("eventID")
     if not isinstance(event_id, str) or not event_id:
@@ -89,10 +91,17 @@ def build_item(
     identity = record.get("userIdentity")
     if isinstance(identity, Mapping):
         item.update(_principal_attributes(identity))
+        actor = actor_of(identity)
+        if actor:
+            item["actor"] = {"S": actor}
     resource = resource_of(record)
     if resource:
         item["resource"] = {"S": resource}
     item["sourceObject"] = {"S": source_object}
+    severity = highest(detection.severity for detection in detections)
+    if severity is not None:
+        item["detections"] = {"L": [{"S": rule} for rule in dict.fromkeys(d.rule.id for d in detections)]}
+        item["severity"] = {"S": severity.value}
 
     event_time = item.get("eventTime", {}).get("S")
     if event_time:
@@ -266,6 +275,25 @@ def _principal_attributes(identity: Mapping[str, Any]) -> Item:
         if value:
             attributes[name] = {"S": value}
     return attributes
+
+
+def actor_of(identity: Mapping[str, Any]) -> str | None:
+    """The one a person would name: an assumed role's session name (for IAM Identity Center, the user), else
+    the IAM user's name, else the service that called, else the principal's last name."""
+    identity_type = _text(identity.get("type"))
+    arn = _text(identity.get("arn")) or ""
+    if identity_type == "AssumedRole" and "assumed-role/" in arn:
+        session = arn.rsplit("/", 1)[-1]
+        return session if arn.count("/") >= 2 and session else None
+    if identity_type == "IAMUser":
+        return _text(identity.get("userName")) or (arn.rsplit("/", 1)[-1] if "/" in arn else None)
+    if identity_type == "Root":
+        return "root"
+    if identity_type == "FederatedUser" and "federated-user/" in arn:
+        return arn.rsplit("/", 1)[-1] or None
+    if identity_type == "AWSService":
+        return _text(identity.get("invokedBy"))
+    return _text(identity.get("invokedBy")) or (arn.rsplit("/", 1)[-1] if "/" in arn else None)
 
 
 def resource_of(record: Mapping[str, Any]) -> str | None:

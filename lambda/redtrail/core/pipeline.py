@@ -13,6 +13,7 @@ from typing import Any
 
 from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.classify import MatchedBy, classify
+from redtrail.core.detections import Detection, DetectionContext, detect
 from redtrail.core.errors import TrailFileError
 from redtrail.core.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
 from redtrail.core.s3_events import StoredObject, TrailObject
@@ -41,6 +42,18 @@ class StoredItems:
     conflicts: tuple[Conflict, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Detected:
+    """A kept event and the detection rules it matched."""
+
+    item: Item
+    detections: tuple[Detection, ...]
+
+    @property
+    def event_id(self) -> str:
+        return str(self.item["eventID"]["S"])
+
+
 class Status(StrEnum):
     PROCESSED = "processed"
     SKIPPED = "skipped"
@@ -65,6 +78,7 @@ class FileOutcome:
     unchanged: int = 0  # already stored, same content (a file delivered twice, an organization trail's copy)
     conflicts: tuple[Conflict, ...] = ()  # already stored with other content: nothing stored over it
     by_source: Counter[str] = field(default_factory=Counter)
+    detected: list[Detected] = field(default_factory=list)  # after the write: only events stored or unchanged
     sha256: str | None = None  # of the uncompressed text, as CloudTrail's digests hash it
     delivered_at: datetime | None = None  # the object's LastModified
 
@@ -146,6 +160,8 @@ class _Tally:
         self.options = options
         self.now = now  # when quarantined records were ingested; None: the current time
         self.account = account
+        self.detection_context = DetectionContext(frozenset(options.datashare_consumers))
+        self.routine = frozenset(options.routine_write_event_names)
 
     def add(self, record: Any, *, floats: bool = True) -> None:
         """Count ``record`` and keep its item; ``floats=False``: it holds no float (see ``items.event_json``)."""
@@ -161,6 +177,7 @@ class _Tally:
             reason = f"recipientAccountId {recipient!r} is not the account {self.account} its file was delivered for"
             self._quarantine(record, reason, floats)
             return
+        detections = tuple(detect(record, self.detection_context))
         try:
             item = build_item(
                 record,
@@ -169,6 +186,7 @@ class _Tally:
                 retention_days=self.options.retention_days,
                 redact_fields=self.options.redact_fields,
                 floats=floats,
+                detections=detections,
             )
         except InvalidRecordError as error:
             self._quarantine(record, str(error), floats)
@@ -180,11 +198,14 @@ class _Tally:
         self.items[event_id] = item
         outcome.kept += 1
         outcome.by_source[str(record.get("eventSource") or "unknown")] += 1
-        if item["isWrite"]["BOOL"]:
-            outcome.write_events += 1
         event_name = record.get("eventName")
+        routine = isinstance(event_name, str) and event_name in self.routine
+        if item["isWrite"]["BOOL"] and not routine:
+            outcome.write_events += 1
         if isinstance(event_name, str) and event_name in self.options.sensitive_event_names:
             outcome.sensitive_events += 1
+        if detections:
+            outcome.detected.append(Detected(item, detections))
         if match.matched_by is MatchedBy.ENCRYPTION_CONTEXT:
             outcome.encryption_context_matches += 1
 
@@ -231,4 +252,6 @@ def process_object(
     if analysis.items:
         result = write(analysis.items)
         outcome.written, outcome.unchanged, outcome.conflicts = result.written, result.unchanged, result.conflicts
+        conflicted = {conflict.event_id for conflict in result.conflicts}
+        outcome.detected = [found for found in outcome.detected if found.event_id not in conflicted]
     return outcome

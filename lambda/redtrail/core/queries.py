@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from redtrail.contracts import schema
+from redtrail.contracts import alerts, schema
+from redtrail.core.detections import RULES_BY_ID, Severity, highest
 
 Item = dict[str, Any]
 RunQuery = Callable[[dict[str, Any]], Iterator[Item]]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+MAX_IN_OPERANDS = 100  # DynamoDB: values of one IN
+_SEVERITIES = {severity.value: severity for severity in Severity}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +25,49 @@ class EventQuery:
     until: datetime
     event_name: str | None = None
     principal: str | None = None
+    actor: str | None = None
     resource: str | None = None
     account: str | None = None
     source: str | None = None
     writes_only: bool = False
     rejected: bool = False  # the quarantine: records kept with a reason, by ingestion time
+    # Events a rule detected, or with a detection of one of these severities: read from the detection items.
+    detection: str | None = None
+    severities: tuple[Severity, ...] = ()
+    # eventNames left out (``--alarmed``: the routine write-type names the WriteEvents alarm does not count).
+    excluded_event_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Detection items in a time range: of one rule, and of some severities (none given: every severity)."""
+
+    since: datetime
+    until: datetime
+    rule: str | None = None
+    severities: tuple[Severity, ...] = ()
+
+    def as_event_query(self) -> EventQuery:
+        """The event query over the same detection items."""
+        severities = self.severities or (() if self.rule else tuple(Severity))
+        return EventQuery(self.since, self.until, detection=self.rule, severities=severities)
+
+
+def severity_levels(text: str) -> tuple[Severity, ...]:
+    """``high``: exactly high; ``high+``: high or above. ValueError naming the valid levels otherwise."""
+    name, or_above = (text[:-1], True) if text.endswith("+") else (text, False)
+    level = _SEVERITIES.get(name.strip().lower())
+    if level is None:
+        valid = ", ".join(_SEVERITIES)
+        raise ValueError(f"unknown severity {text!r}: use one of {valid}, or one with + for it and above (high+)")
+    return tuple(severity for severity in Severity if severity.rank >= level.rank) if or_above else (level,)
+
+
+def known_rule(rule_id: str) -> str:
+    """``rule_id`` when the catalogue has it; ValueError naming the valid ids otherwise."""
+    if rule_id not in RULES_BY_ID:
+        raise ValueError(f"unknown rule {rule_id!r}: use one of {', '.join(RULES_BY_ID)}")
+    return rule_id
 
 
 def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
@@ -35,10 +76,21 @@ def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
         raise ValueError("--since is after --until")
     since, until = query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date()
     if query.rejected:
+        if query.detection or query.severities or query.writes_only or query.excluded_event_names:
+            # quarantined records have none of these attributes: the filter would hide them all
+            raise ValueError(
+                "--rejected lists quarantined records: it takes no --detection, --severity, --writes-only or --alarmed"
+            )
         return schema.BY_REJECTED, schema.months_between(since, until)
+    # Detections are far fewer than events: their indexes are the most selective.
+    if query.detection:
+        return schema.BY_DETECTION, [known_rule(query.detection)]
+    if query.severities:
+        return schema.BY_SEVERITY, [severity.value for severity in dict.fromkeys(query.severities)]
     for index, value in (
         (schema.BY_EVENT_NAME, query.event_name),
         (schema.BY_PRINCIPAL, query.principal),
+        (schema.BY_ACTOR, query.actor),
         (schema.BY_RESOURCE, query.resource),
         (schema.BY_ACCOUNT, query.account),
     ):
@@ -60,6 +112,7 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
     for attribute, value in (
         ("eventName", query.event_name),
         ("principal", query.principal),
+        ("actor", query.actor),
         ("resource", query.resource),
         ("recipientAccountId", query.account),
         ("eventSource", query.source),
@@ -73,6 +126,14 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
         names["#w"] = "isWrite"
         values[":w"] = {"BOOL": True}
         filters.append("#w = :w")
+    if query.severities and index is schema.BY_DETECTION:
+        names["#s"] = alerts.ALERT_SEVERITY
+        filters.append(f"#s IN ({_operands(values, 's', [severity.value for severity in query.severities])})")
+    excluded = list(dict.fromkeys(query.excluded_event_names))
+    for number, start in enumerate(range(0, len(excluded), MAX_IN_OPERANDS)):
+        names["#n"] = "eventName"
+        chunk = excluded[start : start + MAX_IN_OPERANDS]
+        filters.append(f"NOT #n IN ({_operands(values, f'n{number}_', chunk)})")
     built = []
     for partition in partitions:
         request: dict[str, Any] = {
@@ -88,24 +149,98 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
     return built
 
 
+def _operands(values: dict[str, Any], prefix: str, texts: Iterable[str]) -> str:
+    """Placeholders for string operands, added to ``values``."""
+    placeholders = []
+    for number, text in enumerate(texts):
+        values[f":{prefix}{number}"] = {"S": text}
+        placeholders.append(f":{prefix}{number}")
+    return ", ".join(placeholders)
+
+
 def run(query: EventQuery, run_query: RunQuery, limit: int | None = None) -> Iterator[Item]:
-    """Items matching ``query``, newest first, at most ``limit``; pages are fetched only as needed."""
+    """Items matching ``query``, newest first, at most ``limit``; pages are fetched only as needed.
+
+    From the detection indexes, each event comes once, as a row made of its detection items (see ``event_rows``).
+    """
     index, _ = plan(query)
-    built = requests(query)
+    results = _merged(index, requests(query), run_query)
+    if index in (schema.BY_DETECTION, schema.BY_SEVERITY):
+        results = event_rows(results)
+    elif index is not schema.BY_REJECTED:
+        # Detection items copy eventName, principal, actor, resource and account, so the event indexes keyed
+        # by those hold them too: they are not events.
+        results = (item for item in results if not _key(item).startswith(schema.NOT_EVENT_PREFIXES))
+    return _limited(results, limit)
+
+
+def run_alerts(query: AlertQuery, run_query: RunQuery, limit: int | None = None) -> Iterator[Item]:
+    """The detection items ``query`` asks for, newest first, at most ``limit``."""
+    event_query = query.as_event_query()
+    index, _ = plan(event_query)
+    return _limited(_merged(index, requests(event_query), run_query), limit)
+
+
+def _merged(index: schema.Index, built: list[dict[str, Any]], run_query: RunQuery) -> Iterator[Item]:
     if index in (schema.BY_TIME, schema.BY_WRITE, schema.BY_REJECTED):
         # Shards of one month are merged; months never overlap, so they are simply chained.
         by_month: Iterable[Iterator[Item]] = (
             heapq.merge(*(run_query(request) for request in month_requests), key=_event_time, reverse=True)
             for _, month_requests in groupby(built, key=lambda r: r["ExpressionAttributeValues"][":pk"]["S"][:7])
         )
-        results: Iterator[Item] = (item for month in by_month for item in month)
-    else:
-        results = run_query(built[0])
+        return (item for month in by_month for item in month)
+    if len(built) > 1:  # severity levels, whose times overlap
+        return heapq.merge(*(run_query(request) for request in built), key=_event_time, reverse=True)
+    return run_query(built[0])
+
+
+def _limited(results: Iterator[Item], limit: int | None) -> Iterator[Item]:
     for count, item in enumerate(results):
         if limit is not None and count >= limit:
             return
         yield item
 
 
+def event_rows(detection_items: Iterable[Item]) -> Iterator[Item]:
+    """Detection items, newest first, as the rows of their events: one per event, ``eventID`` the event's,
+    the attributes the items copied, ``severity`` the highest of those detections and ``detections`` their rules.
+    """
+    # All items of one event share its eventTime: grouping each run of one time finds them all.
+    for _, same_time in groupby(detection_items, key=_event_time):
+        by_event: dict[str, list[Item]] = {}
+        for item in same_time:
+            by_event.setdefault(_event_of(item), []).append(item)
+        for event_id, found in by_event.items():
+            yield _event_row(event_id, found)
+
+
+def _event_row(event_id: str, found: list[Item]) -> Item:
+    """One event's row; its rules most severe first."""
+    row: Item = {schema.PARTITION_KEY: {"S": event_id}}
+    row.update({name: found[0][name] for name in alerts.COPIED_ATTRIBUTES if name in found[0]})
+    if alerts.ALERT_TIME in found[0]:
+        row["eventTime"] = found[0][alerts.ALERT_TIME]
+    levels = [_SEVERITIES.get(item.get(alerts.ALERT_SEVERITY, {}).get("S", "")) for item in found]
+    severity = highest(level for level in levels if level is not None)
+    if severity is not None:
+        row["severity"] = {"S": severity.value}
+    ranked = sorted(zip(levels, found, strict=True), key=lambda pair: -pair[0].rank if pair[0] else 1)
+    rules = dict.fromkeys(str(item[alerts.ALERT_RULE]["S"]) for _, item in ranked if alerts.ALERT_RULE in item)
+    row["detections"] = {"L": [{"S": rule} for rule in rules]}
+    return row
+
+
+def _event_of(item: Item) -> str:
+    """The eventID a detection item is about: ``alertEvent``, else the one in its key."""
+    event_id = item.get(alerts.ALERT_EVENT, {}).get("S")
+    if event_id:
+        return str(event_id)
+    return _key(item).removeprefix(schema.ALERT_PREFIX).rpartition(schema.KEY_SEPARATOR)[0]
+
+
+def _key(item: Item) -> str:
+    return str(item.get(schema.PARTITION_KEY, {}).get("S", ""))
+
+
 def _event_time(item: Item) -> str:
-    return str((item.get("eventTime") or item.get("ingestedAt") or {}).get("S", ""))
+    return str((item.get("eventTime") or item.get(alerts.ALERT_TIME) or item.get("ingestedAt") or {}).get("S", ""))

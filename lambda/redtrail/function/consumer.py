@@ -2,28 +2,44 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from redtrail.adapters.cloudtrail import CloudTrailPublicKeys
-from redtrail.adapters.dynamodb import EventTable
+from redtrail.adapters.dynamodb import DetectionTable, EventTable
 from redtrail.adapters.ledger import DynamoDBLedger
 from redtrail.adapters.s3 import TrailStore
+from redtrail.adapters.sns import AlertTopic
 from redtrail.adapters.sqs import Queue
 from redtrail.contracts.integrity import ProblemCode
 from redtrail.contracts.metric_names import MetricName
 from redtrail.contracts.settings import Settings
-from redtrail.core.errors import NotificationError, ObjectNotFoundError, RedtrailError, TrailFileError
+from redtrail.core.alerts import Alerting
+from redtrail.core.errors import (
+    AlertPublishError,
+    NotificationError,
+    ObjectNotFoundError,
+    RedtrailError,
+    TrailFileError,
+)
 from redtrail.core.integrity import Clock, Integrity, IntegrityReport
 from redtrail.core.ledger import Problem, now_text
 from redtrail.core.pipeline import FileOutcome, Status, process_object
 from redtrail.core.s3_events import TrailObject, objects_in_message, objects_in_notification
 from redtrail.core.trail_file import SkipReason, outside_trail_logs
 from redtrail.core.trail_keys import LogKind, is_digest_folder, parse_log_key
-from redtrail.function.observability import count, logger, report, report_integrity, report_sweep, tracer
+from redtrail.function.observability import (
+    count,
+    logger,
+    report,
+    report_alerts,
+    report_integrity,
+    report_sweep,
+    tracer,
+)
 
 # Failures that no retry can mend: the message goes straight to the dead-letter queue (with its reason)
 # instead of burning maxReceiveCount receives. Anything else (S3 or DynamoDB trouble, access denied, which
@@ -38,6 +54,7 @@ class Dependencies:
     table: EventTable
     integrity: Integrity
     dead_letters: Queue | None = None
+    alerting: Alerting | None = None  # None: no alerts topic (detections still on the items)
 
 
 @cache
@@ -48,7 +65,23 @@ def default_dependencies() -> Dependencies:
     table = EventTable(settings.table_name)
     ledger = DynamoDBLedger(settings.table_name)
     return Dependencies(
-        settings, TrailStore(), table, integrity(settings, ledger, CloudTrailPublicKeys()), dead_letters
+        settings,
+        TrailStore(),
+        table,
+        integrity(settings, ledger, CloudTrailPublicKeys()),
+        dead_letters,
+        alerting(settings),
+    )
+
+
+def alerting(settings: Settings) -> Alerting | None:
+    """Detections recorded in the table, alerts published to the topic the stack made."""
+    if settings.alerts.topic_arn is None:
+        return None
+    return Alerting(
+        DetectionTable(settings.table_name),
+        AlertTopic(settings.alerts.topic_arn),
+        timedelta(hours=settings.alerts.max_age_hours),
     )
 
 
@@ -172,6 +205,11 @@ def ingest_object(trail_object: TrailObject, dependencies: Dependencies) -> File
         raise
     report(outcome)
     report_integrity(found)
+    if dependencies.alerting is not None and outcome.detected:
+        raised = dependencies.alerting.raise_for(outcome.detected, datetime.now(UTC))
+        report_alerts(raised, trail_object.uri)
+        if raised.errors:  # the events are stored; the message is retried so that the alerts go out
+            raise AlertPublishError(f"{trail_object.uri}: {raised.failed} alerts not published: {raised.errors[0]}")
     return outcome
 
 

@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from redtrail.contracts.metric_names import NAMESPACE, PROBLEM_DIMENSION, SERVICE, SOURCE_DIMENSION, MetricName
 from redtrail.contracts.settings import Env
+from redtrail.core.alerts import AlertReport
 from redtrail.core.integrity import IntegrityReport
 from redtrail.core.pipeline import FileOutcome, Status
 
@@ -117,6 +118,30 @@ def report_integrity(found: IntegrityReport) -> None:
             chain=problem.chain,
             detail=problem.detail,
         )
+
+
+def report_alerts(found: AlertReport, source: str) -> None:
+    """Count the detections recorded and the alerts published or not; log each failure (no event contents)."""
+    for name, value in (
+        (MetricName.DETECTIONS, found.detections),
+        (MetricName.HIGH_SEVERITY_EVENTS, found.high),
+        (MetricName.ALERTS_PUBLISHED, found.published),
+        (MetricName.ALERTS_FAILED, found.failed),
+    ):
+        if value:
+            count(name, value)
+    if found.detections or found.published or found.failed:
+        logger.info(
+            "detections",
+            object=source,
+            detections=found.detections,
+            high=found.high,
+            published=found.published,
+            failed=found.failed,
+            too_old=found.old,
+        )
+    for error in found.errors:
+        logger.error("alert not published", object=source, reason=error)
 
 
 def report_sweep(found: IntegrityReport, stale_chains: int) -> None:

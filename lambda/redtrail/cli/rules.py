@@ -1,0 +1,49 @@
+"""``redtrail rules``: the detection catalogue, as text or JSON. Pure: no AWS call."""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from redtrail.cli.output import escape
+from redtrail.core.detections import ANY_EVENT_NAME, RULES, Rule
+
+
+def as_json(rules: Sequence[Rule] = RULES) -> list[dict[str, Any]]:
+    """Each rule's id, default severity, the calls it reads, its title template and reference."""
+    return [
+        {
+            "id": rule.id,
+            "severity": rule.severity.value,
+            "sources": sorted(rule.sources),
+            "eventNames": sorted(rule.names),
+            "onFailure": rule.on_failure,
+            "title": rule.title,
+            "reference": rule.reference,
+        }
+        for rule in rules
+    ]
+
+
+def reads(rule: Rule) -> str:
+    """The calls a rule reads, in words."""
+    names = "every call" if ANY_EVENT_NAME in rule.names else ", ".join(sorted(rule.names))
+    failed = " (failed calls too)" if rule.on_failure else ""
+    return f"{names} of {', '.join(sorted(rule.sources))}{failed}"
+
+
+def render(fmt: str, rules: Sequence[Rule] = RULES) -> str:
+    """The catalogue as JSON, or as one block per rule (a table of five columns would be far too wide)."""
+    if fmt == "json":
+        return json.dumps(as_json(rules), indent=2)
+    blocks = [
+        "\n".join(
+            (
+                f"{escape(rule.id)} ({rule.severity.value})",
+                f"  reads      {escape(reads(rule))}",
+                f"  title      {escape(rule.title)}",
+                f"  reference  {escape(rule.reference)}",
+            )
+        )
+        for rule in rules
+    ]
+    return "\n\n".join([*blocks, f"({len(rules)} rules)"])
