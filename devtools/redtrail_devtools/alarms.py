@@ -585,6 +585,7 @@ class LocalAlarms:
         self.not_evaluated = {alarm.name: why_not_evaluated(alarm, namespace) for alarm in self.alarms}
         self.evaluated = [alarm for alarm in self.alarms if self.not_evaluated[alarm.name] is None]
         self._states = {alarm.name: State.INSUFFICIENT_DATA for alarm in self.alarms}
+        self.history: list[Transition] = []  # every state change, oldest first
         self._periods_done = {alarm.name: 0 for alarm in self.evaluated}
         self._datapoints: list[Datapoint] = []
         self._data_lock = threading.Lock()
@@ -692,8 +693,10 @@ class LocalAlarms:
             StateReason=evaluation.reason[:REASON_LIMIT],
             StateReasonData=json.dumps(reason_data(alarm, evaluation)),
         )
+        transition = Transition(alarm.name, old, evaluation.state, evaluation.reason)
         with self._changed:
             self._states[alarm.name] = evaluation.state
+            self.history.append(transition)
             self._changed.notify_all()
         message = notification(
             alarm, evaluation, old=old, region=self.region, account=self.account, configured_at=self.configured_at
@@ -705,7 +708,7 @@ class LocalAlarms:
                     Subject=subject(evaluation.state, alarm.name, self.region),
                     Message=json.dumps(message),
                 )
-        return [Transition(alarm.name, old, evaluation.state, evaluation.reason)]
+        return [transition]
 
     def find(self, alarm: str) -> MetricAlarm:
         """The alarm named ``alarm``: its name, logical ID or construct ID (``SensitiveEvents``)."""
@@ -718,6 +721,21 @@ class LocalAlarms:
     def state(self, alarm: str) -> State:
         with self._changed:
             return self._states[self.find(alarm).name]
+
+    def wait_until_reached(self, alarm: str, state: State | str, *, timeout: float = 60) -> Transition:
+        """Block until the alarm has gone into ``state`` (now or since it was created); the transition.
+        TimeoutError after ``timeout`` real seconds."""
+        name = self.find(alarm).name
+
+        def reached() -> Transition | None:
+            return next((change for change in self.history if change.alarm == name and change.new == state), None)
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: reached() is not None, timeout=timeout):
+                raise TimeoutError(f"alarm {name} has not been {state} in {timeout:.0f} s: {self._states[name]}")
+            found = reached()
+        assert found is not None
+        return found
 
     def wait_for_state(self, alarm: str, state: State | str, *, timeout: float = 60) -> None:
         """Block until the alarm (see ``find``) is in ``state``; TimeoutError after ``timeout`` real seconds."""

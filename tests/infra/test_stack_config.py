@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import CONTEXT_KEYS, ConfigError, StackConfig, context_keys_markdown
+from redtrail.cli import rules
 from redtrail.contracts.metric_names import MetricName
 from redtrail.contracts.settings import DEFAULT_SENSITIVE_EVENT_NAMES, Env
 
@@ -177,3 +178,10 @@ def test_readme_lists_every_environment_variable_and_metric_of_the_function() ->
     # Then each is documented, so neither list grows unseen
     assert [name.value for name in Env if f"| `{name.value}` |" not in readme] == []
     assert [name.value for name in MetricName if f"`{name.value}`" not in readme] == []
+
+
+def test_readme_detection_table_is_the_catalogue() -> None:
+    # Given the README and the table generated from the detection catalogue
+    readme = (REPO / "README.md").read_text()
+    # Then the README shows it exactly (regenerate with redtrail.cli.rules.markdown())
+    assert rules.markdown() in readme

@@ -23,5 +23,14 @@ def test_the_demo_runs_end_to_end_on_a_local_aws():
     decrypt = next((line for line in out.splitlines() if " Decrypt " in line), out[-3000:])
     assert "serviceAccount(us-east-2)" in decrypt
     assert "RebootCluster" in out
-    assert "(6 events)" in out
+    assert "(9 events)" in out
+    # And the signed record verified, the two detected calls were alerted and fired their alarms, and the
+    # tampered file was found
+    assert "no problems" in out
+    assert "# 2 alerts arrived on a queue subscribed to the alerts topic" in out
+    assert "[HIGH] alice@corp.example made cluster sales-dw publicly accessible" in out
+    for alarm in ("WriteEvents", "HighSeverityEvents"):
+        assert re.search(rf"Redtrail-Monitoring{alarm}\w+: INSUFFICIENT_DATA -> ALARM", out), alarm
+        assert re.search(rf'on the alarm topic: ALARM: "Redtrail-Monitoring{alarm}\w+"', out), alarm
+    assert "LOG_HASH_MISMATCH" in out
     assert out.rstrip().endswith("local AWS stopped")

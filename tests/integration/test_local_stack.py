@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from redtrail_devtools.cloudtrail_signer import SigningKey, TrailWriter, hours
 from redtrail_devtools.deploy import WORK_DIR
 from redtrail_devtools.emulator import free_port
 from redtrail_devtools.public_keys import demo_keys
-from tests.support import REFERENCE_EXAMPLES, by_account, event, local_credentials, log_key
+from tests.support import REFERENCE_EXAMPLES, by_account, event, local_credentials, log_key, trail_file
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
@@ -245,6 +246,95 @@ def test_the_heartbeat_reports_a_chain_that_went_silent(local_stack, capsys):
     # Then verify reports the chain late
     codes = lambda: {p["code"] for p in _verify(local_stack, capsys, "777788889999")[2]["problems"]}  # noqa: E731
     assert _eventually(lambda: "DIGEST_LATE" in codes()), _diagnostics(local_stack)
+
+
+def _now_call(event_id: str, name: str, request: dict, person: str, minutes_ago: int) -> dict:
+    """A call made minutes ago by ``person`` through an IAM Identity Center role."""
+    record = event("authorize_datashare") | {"eventID": event_id, "eventName": name, "requestParameters": request}
+    record["eventTime"] = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record["responseElements"] = None
+    record["readOnly"] = name.startswith("Describe")
+    record["userIdentity"] = {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0a1b/{person}",
+        "accountId": "111122223333",
+    }
+    return record
+
+
+def _inbox(local_stack, topic: str) -> tuple[object, str]:
+    """A queue subscribed to ``topic``: the SQS client and its URL."""
+    sqs = boto3.client("sqs", endpoint_url=local_stack.endpoint, region_name=REGION)
+    sns = boto3.client("sns", endpoint_url=local_stack.endpoint, region_name=REGION)
+    queue_url = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return sqs, queue_url
+
+
+def _drain(sqs, queue_url: str) -> list[dict]:
+    found = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def _alarm(status: dict, construct_id: str) -> str:
+    (state,) = [state for name, state in status["alarms"].items() if f"-Monitoring{construct_id}" in name]
+    return state
+
+
+def test_detected_events_are_alerted_once_and_fire_their_alarms_which_then_recover(local_stack, capsys):
+    # Given a queue subscribed to the stack's alerts topic, and a file of calls made minutes ago: a cluster made
+    # public (high), a cluster deleted without a final snapshot (critical), a describe (nothing to detect)
+    resources = _status(local_stack, capsys)
+    sqs, inbox = _inbox(local_stack, resources["alertTopic"])
+    calls = [
+        _now_call(
+            "live-public",
+            "ModifyCluster",
+            {"clusterIdentifier": "sales-dw", "publiclyAccessible": True},
+            "alice@corp.example",
+            4,
+        ),
+        _now_call(
+            "live-deleted",
+            "DeleteCluster",
+            {"clusterIdentifier": "tmp", "skipFinalClusterSnapshot": True},
+            "bob@corp.example",
+            3,
+        ),
+        _now_call("live-describe", "DescribeClusters", {"clusterIdentifier": "sales-dw"}, "alice@corp.example", 2),
+    ]
+    s3 = boto3.client("s3", endpoint_url=local_stack.endpoint, region_name=REGION)
+    key = log_key("111122223333", "live", day=datetime.now(UTC).strftime("%Y-%m-%d"))
+    s3.put_object(Bucket=resources["bucket"], Key=key, Body=trail_file(calls))
+    # When the pipeline has processed it
+    received: list[dict] = []
+    assert _eventually(lambda: received.extend(_drain(sqs, inbox)) or len(received) >= 2), _diagnostics(local_stack)
+    # Then exactly one alert per detected event arrived, with who, what, which cluster and the show command
+    by_rule = {alert["MessageAttributes"]["rule"]["Value"]: alert for alert in received}
+    assert sorted(by_rule) == ["redshift-cluster-deleted", "redshift-cluster-public"]
+    public = by_rule["redshift-cluster-public"]
+    assert public["Subject"] == "[HIGH] alice@corp.example made cluster sales-dw publicly accessible"
+    assert "Resource:  cluster:sales-dw" in public["Message"]
+    assert "redtrail show live-public" in public["Message"]
+    assert by_rule["redshift-cluster-deleted"]["MessageAttributes"]["severity"]["Value"] == "critical"
+    # And the write and high-severity alarms went to ALARM (redtrail status shows them as on AWS)
+    fired = lambda: _status(local_stack, capsys)  # noqa: E731
+    assert _eventually(lambda: _alarm(fired(), "WriteEvents") == "ALARM", timeout=30), _diagnostics(local_stack)
+    assert _eventually(lambda: _alarm(fired(), "HighSeverityEvents") == "ALARM", timeout=30)
+    # When the same file is uploaded again
+    batches_before = sum("messages:" in line for line in local_stack.output)
+    s3.put_object(Bucket=resources["bucket"], Key=key, Body=trail_file(calls))
+    assert _eventually(lambda: sum("messages:" in line for line in local_stack.output) > batches_before)
+    # Then no alert is sent again
+    assert _drain(sqs, inbox) == []
+    # And after a quiet period the alarms are OK again
+    assert _eventually(lambda: _alarm(fired(), "HighSeverityEvents") == "OK", timeout=60), _diagnostics(local_stack)
+    assert _eventually(lambda: _alarm(fired(), "WriteEvents") == "OK", timeout=60)
 
 
 def test_commands_fail_in_one_line_when_the_stack_is_missing(local_stack, capsys):

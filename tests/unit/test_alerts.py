@@ -207,7 +207,7 @@ def test_an_old_event_is_recorded_but_not_alerted(age_hours):
     old = public_cluster(at=NOW - timedelta(hours=age_hours))
     # When it is processed
     found = raise_alerts([old], records, topic, now=NOW, max_age=timedelta(hours=24))
-    # Then it is recorded as old, counted, and nobody is paged
+    # Then it is recorded as old, counted as a detection, and nobody is paged (no alert, no alarm)
     assert records.states() == ["old"]
-    assert (found.detections, found.old, found.published) == (1, 1, 0)
+    assert (found.detections, found.old, found.published, found.high) == (1, 1, 0, 0)
     assert topic.published == []

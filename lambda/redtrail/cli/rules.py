@@ -47,3 +47,13 @@ def render(fmt: str, rules: Sequence[Rule] = RULES) -> str:
         for rule in rules
     ]
     return "\n\n".join([*blocks, f"({len(rules)} rules)"])
+
+
+def markdown(rules: Sequence[Rule] = RULES) -> str:
+    """The catalogue as the README's table (tests hold the README to it)."""
+    lines = ["| rule | severity | reads | title |", "| --- | --- | --- | --- |"]
+    for rule in rules:
+        names = "every call" if ANY_EVENT_NAME in rule.names else ", ".join(f"`{name}`" for name in sorted(rule.names))
+        failed = " (failed calls too)" if rule.on_failure else ""
+        lines.append(f"| `{rule.id}` | {rule.severity.value} | {names}{failed} | {rule.title} |")
+    return "\n".join(lines)

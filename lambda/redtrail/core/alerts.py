@@ -100,7 +100,8 @@ def raise_alerts(
             stored = records.claim(alert.record)
             if stored is None:
                 report.detections += 1
-                report.high += detection.severity.rank >= Severity.HIGH.rank
+                # The alarm is for what happens now: an old event (a backfill) is counted, not alarmed.
+                report.high += not old and detection.severity.rank >= Severity.HIGH.rank
                 report.old += old
                 if old:
                     continue
