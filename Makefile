@@ -7,7 +7,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint typecheck imports unit integration infra-test synth clean bench
+.PHONY: setup demo test lint typecheck imports unit integration infra-test synth clean bench browser
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -43,7 +43,13 @@ synth: setup
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
-test: lint typecheck imports synth
+# The report's browser test needs headless Chromium: Debian's package, installed when missing.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
+
+test: lint typecheck imports synth browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 clean:
