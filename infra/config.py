@@ -3,6 +3,7 @@
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any
 
 from aws_cdk import aws_logs as logs
@@ -17,6 +18,7 @@ from redtrail.contracts.settings import (
     AlertOptions,
     IntegrityOptions,
     PipelineOptions,
+    default_max_inflated_mb,
 )
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 
@@ -25,9 +27,20 @@ class ConfigError(ValueError):
     """A context value that cannot be used; the message names the key."""
 
 
+class SourceMode(StrEnum):
+    """How new trail files reach the ingest queue (docs: README, "Deploy to AWS")."""
+
+    NOTIFICATION = "notification"  # the bucket's S3 event notification (ObjectCreated:*) -> the queue
+    EVENTBRIDGE = "eventbridge"  # the bucket's EventBridge "Object Created" events -> a rule -> the queue
+    SNS = "sns"  # the trail's own SNS topic (CloudTrail notifies it per log file) -> a subscription -> the queue
+
+
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+# A Powertools release (the layer's public SSM parameter exists per release: /aws/service/powertools/...).
+_POWERTOOLS_VERSION = re.compile(r"^(latest|\d+\.\d+\.\d+)$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _CONSUMER = re.compile(r"^(\d{12}|[A-Z]{2,16}|arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:[A-Za-z0-9:/_.-]+)$")
@@ -67,6 +80,8 @@ class StackConfig:
     trail_bucket_name: str | None = None
     trail_prefix: str = ""
     trail_kms_key_arn: str | None = None
+    source_mode: SourceMode = SourceMode.NOTIFICATION
+    trail_sns_topic_arn: str | None = None
     retention_days: int | None = None
     sensitive_event_names: tuple[str, ...] = DEFAULT_SENSITIVE_EVENT_NAMES
     redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
@@ -76,11 +91,13 @@ class StackConfig:
     queue_age_alarm_minutes: int = 30
     batch_size: int = 10
     max_concurrency: int = 5
-    max_receive_count: int = 3
+    max_receive_count: int = 5
     function_timeout_seconds: int = 120
     function_memory_mb: int = 512
+    max_inflated_mb: int | None = None  # None: a quarter of function_memory_mb
     log_retention_days: int = 90
     tracing: bool = True
+    powertools_version: str = "latest"
     digest_heartbeat_minutes: int = DEFAULT_DIGEST_HEARTBEAT_MINUTES
     log_grace_minutes: int = DEFAULT_LOG_GRACE_MINUTES
     routine_write_event_names: tuple[str, ...] = DEFAULT_ROUTINE_WRITE_EVENT_NAMES
@@ -98,6 +115,13 @@ class StackConfig:
                 "context key trailKmsKeyArn: only applies with trailBucketName "
                 "(the trail this stack creates writes SSE-S3 encrypted files)"
             )
+        if self.source_mode is SourceMode.SNS and not (self.trail_bucket_name and self.trail_sns_topic_arn):
+            raise ConfigError(
+                "context key sourceMode: sns reads an existing trail's SNS topic: it needs trailBucketName and "
+                "trailSnsTopicArn (the stack's own trail uses notification or eventbridge)"
+            )
+        if self.trail_sns_topic_arn and self.source_mode is not SourceMode.SNS:
+            raise ConfigError("context key trailSnsTopicArn: only applies with sourceMode=sns")
 
     @property
     def uses_existing_bucket(self) -> bool:
@@ -118,7 +142,13 @@ class StackConfig:
             self.redact_fields,
             self.routine_write_event_names,
             self.datashare_consumers,
+            self.inflate_limit_mb,
         )
+
+    @property
+    def inflate_limit_mb(self) -> int:
+        """The inflated size the function reads a trail file up to: ``maxInflatedMb``, else derived from its memory."""
+        return self.max_inflated_mb or default_max_inflated_mb(self.function_memory_mb)
 
     @property
     def alert_options(self) -> AlertOptions:
@@ -182,6 +212,15 @@ def _boolean(name: str, raw: Any) -> bool:
     if text in {"false", "no", "off", "0"}:
         return False
     raise ConfigError(f"context key {name}: expected true or false, got {raw!r}")
+
+
+def _source_mode(name: str, raw: Any) -> SourceMode:
+    text = str(raw).strip().lower()
+    try:
+        return SourceMode(text)
+    except ValueError:
+        choices = ", ".join(mode.value for mode in SourceMode)
+        raise ConfigError(f"context key {name}: expected one of {choices}, got {raw!r}") from None
 
 
 def _prefix(name: str, raw: Any) -> str:
@@ -268,6 +307,24 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         unset="none (files are not KMS-encrypted)",
     ),
     ContextKey(
+        "sourceMode",
+        "source_mode",
+        _source_mode,
+        "How new trail files reach the ingest queue: `notification` (an S3 event notification, "
+        "`s3:ObjectCreated:*` on `<prefix>AWSLogs/` keys ending `.json.gz`; the bucket in this account and region, "
+        "no overlapping notification), `eventbridge` (a rule on the bucket's EventBridge `Object Created` events; "
+        "the stack turns EventBridge on for its own bucket, an existing bucket's owner turns it on) or `sns` (the "
+        "existing trail's SNS topic, `trailSnsTopicArn`; needs `trailBucketName`).",
+    ),
+    ContextKey(
+        "trailSnsTopicArn",
+        "trail_sns_topic_arn",
+        _text(_SNS_TOPIC_ARN, "an SNS topic ARN"),
+        "SNS topic the existing trail notifies of each log file it delivers; the ingest queue subscribes to it and "
+        "accepts messages from that topic only. Needs `sourceMode=sns`.",
+        unset="none",
+    ),
+    ContextKey(
         "retentionDays",
         "retention_days",
         _whole(1, 36500),
@@ -334,6 +391,15 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
     ),
     ContextKey("functionMemoryMb", "function_memory_mb", _whole(128, 10240), "Function memory, in MB."),
     ContextKey(
+        "maxInflatedMb",
+        "max_inflated_mb",
+        _whole(1, 10240),
+        "Size in MB a trail file may inflate to: a larger one (a zip bomb: 1 MB of gzip can inflate to 1 GB) is "
+        "refused as it inflates, before it can exhaust the function's memory, and goes to the dead-letter queue "
+        "with the reason `inflates beyond N MB` (the function's `MAX_INFLATED_MB`).",
+        unset="a quarter of `functionMemoryMb` (128 for 512)",
+    ),
+    ContextKey(
         "logRetentionDays",
         "log_retention_days",
         _whole(1, 3653, frozenset(LOG_RETENTION)),
@@ -345,6 +411,14 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         _boolean,
         "X-Ray tracing of the function (Lambda active tracing and the Powertools Tracer's subsegments for its AWS "
         "calls); `false` leaves the X-Ray SDK unloaded, which shortens cold starts (docs/architecture.md).",
+    ),
+    ContextKey(
+        "powertoolsVersion",
+        "powertools_version",
+        _text(_POWERTOOLS_VERSION, "a Powertools for AWS Lambda (Python) release such as 3.23.0, or latest"),
+        "Powertools layer release, read from its public SSM parameter "
+        "`/aws/service/powertools/python/<arch>/<runtime>/<version>` at each deploy: `latest` moves to each new "
+        "release; a version such as `3.23.0` pins the layer.",
     ),
     ContextKey(
         "digestHeartbeatMinutes",

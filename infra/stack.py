@@ -17,7 +17,7 @@ from redtrail.contracts.stack_outputs import OUTPUT_KEYS
 
 
 class RedtrailStack(Stack):
-    """Trail files -> S3 notification -> SQS -> Lambda -> DynamoDB, with alarms and a dashboard."""
+    """Trail files -> S3 notification, EventBridge or SNS -> SQS -> Lambda -> DynamoDB, with alarms and a dashboard."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -27,6 +27,8 @@ class RedtrailStack(Stack):
             bucket_name=config.trail_bucket_name,
             prefix=config.trail_prefix,
             kms_key_arn=config.trail_kms_key_arn,
+            mode=config.source_mode,
+            sns_topic_arn=config.trail_sns_topic_arn,
         )
         storage = EventStore(self, "Storage")
         ingestion = Ingestion(
@@ -45,7 +47,9 @@ class RedtrailStack(Stack):
             batch_size=config.batch_size,
             max_concurrency=config.max_concurrency,
             max_receive_count=config.max_receive_count,
+            powertools_version=config.powertools_version,
         )
+        source.deliver_to(ingestion.queue)
         alerts = Alerts(
             self,
             "Alerts",
@@ -68,7 +72,7 @@ class RedtrailStack(Stack):
         outputs = {
             stack_outputs.BUCKET: (source.bucket.bucket_name, "Bucket the trail delivers to"),
             stack_outputs.TRAIL_KEY_PREFIX: (source.key_prefix, "Key prefix of the trail files the function reads"),
-            stack_outputs.QUEUE_URL: (ingestion.queue.queue_url, "Ingest queue (S3 notifications of new trail files)"),
+            stack_outputs.QUEUE_URL: (ingestion.queue.queue_url, "Ingest queue (announcements of new trail files)"),
             stack_outputs.DEAD_LETTER_QUEUE_URL: (
                 ingestion.dead_letter_queue.queue_url,
                 "Notifications that failed repeatedly",

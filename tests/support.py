@@ -74,7 +74,7 @@ def trail_bucket_with_queue(s3: Any, sqs: Any, *, bucket: str, queue_name: str) 
         Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
-                {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:Put"], "Filter": {"Key": {"FilterRules": rules}}}
+                {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": rules}}}
             ]
         },
     )

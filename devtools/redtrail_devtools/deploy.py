@@ -256,6 +256,9 @@ def apply_notification(s3: Any, bucket: str, wanted: dict[str, Any]) -> None:
     current = s3.get_bucket_notification_configuration(Bucket=bucket)
     current.pop("ResponseMetadata", None)
     for kind, configurations in wanted.items():
+        if isinstance(configurations, dict):  # EventBridgeConfiguration: {} (sourceMode=eventbridge) is a switch
+            current[kind] = configurations
+            continue
         existing = current.setdefault(kind, [])
         existing.extend(configuration for configuration in configurations if configuration not in existing)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)

@@ -1,6 +1,6 @@
-"""Delivery and processing: S3 notification -> SQS queue (with DLQ) -> the redtrail function -> the table."""
+"""Processing: the SQS queue (with DLQ) -> the redtrail function -> the table (the source feeds the queue)."""
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Arn, ArnFormat, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -10,7 +10,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -24,9 +23,15 @@ from redtrail.contracts.settings import SWEEP_MINUTES, Env, IntegrityOptions, Pi
 HANDLER = "redtrail.function.handler.lambda_handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-# The AWS-managed Powertools v3 layer (with the tracer extra) for this runtime and architecture, resolved at deploy.
-POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/latest"
-TRAIL_FILE_SUFFIX = ".json.gz"
+
+
+def powertools_layer_parameter(version: str = "latest") -> str:
+    """The public SSM parameter holding the AWS-managed Powertools v3 layer's ARN for this runtime, architecture
+    and release (``latest``, or a release such as ``3.23.0``); CloudFormation resolves it at each deploy."""
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
+
+
+POWERTOOLS_LAYER_PARAMETER = powertools_layer_parameter()
 VISIBILITY_TIMEOUT_FACTOR = 6  # AWS guidance for SQS event sources: at least 6x the function timeout
 DEAD_LETTER_RETENTION = Duration.days(14)
 SWEEP_INTERVAL = Duration.minutes(SWEEP_MINUTES)
@@ -34,7 +39,7 @@ TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"
 
 
 class Ingestion(Construct):
-    """The ingest queue and its DLQ, the function with its log group and role, the event source and notification."""
+    """The ingest queue and its DLQ, the function with its log group and role, and the event source."""
 
     def __init__(
         self,
@@ -54,6 +59,7 @@ class Ingestion(Construct):
         batch_size: int,
         max_concurrency: int,
         max_receive_count: int,
+        powertools_version: str = "latest",
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = sqs.Queue(
@@ -90,7 +96,9 @@ class Ingestion(Construct):
                 lambda_.LayerVersion.from_layer_version_arn(
                     self,
                     "Powertools",
-                    ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
+                    ssm.StringParameter.value_for_string_parameter(
+                        self, powertools_layer_parameter(powertools_version)
+                    ),
                 )
             ],
             role=role,
@@ -100,9 +108,7 @@ class Ingestion(Construct):
             log_group=self.log_group,
             environment=_environment(table, options, integrity, tracing),
         )
-        bucket.grant_read(self.function, f"{key_prefix}*")
-        if kms_key is not None:
-            kms_key.grant_decrypt(self.function)
+        _grant_trail_reads(self.function, bucket, key_prefix, kms_key)
         # What the function does to the table: read what is stored, put new items (conditionally), keep the ledger
         # (update and read its entries, query its index). Never a delete, a scan or another index.
         iam.Grant.add_to_principal(grantee=self.function, actions=TABLE_ACTIONS, resource_arns=[table.table_arn])
@@ -122,7 +128,11 @@ class Ingestion(Construct):
             targets=[targets.LambdaFunction(self.function, retry_attempts=2)],
         )
         # Files no retry can mend (corrupt, deleted) are moved to the dead-letter queue by the function itself.
-        self.dead_letter_queue.grant_send_messages(self.function)
+        # SendMessage only (SendMessageBatch is authorized by it): not grant_send_messages, which adds
+        # sqs:GetQueueAttributes and sqs:GetQueueUrl.
+        iam.Grant.add_to_principal(
+            grantee=self.function, actions=["sqs:SendMessage"], resource_arns=[self.dead_letter_queue.queue_arn]
+        )
         self.function.add_environment(Env.DEAD_LETTER_QUEUE_URL, self.dead_letter_queue.queue_url)
         self.function.add_event_source(
             event_sources.SqsEventSource(
@@ -131,11 +141,6 @@ class Ingestion(Construct):
                 max_concurrency=max_concurrency,
                 report_batch_item_failures=True,
             )
-        )
-        bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED_PUT,
-            s3n.SqsDestination(self.queue),
-            s3.NotificationKeyFilter(prefix=key_prefix, suffix=TRAIL_FILE_SUFFIX),
         )
         self._acknowledge(role, bucket, key_prefix, tracing)
 
@@ -155,37 +160,39 @@ class Ingestion(Construct):
             + (", xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing)" if tracing else "")
             + " support no resource-level permissions.",
         )
-        for finding, reason in (
-            (
-                "AwsSolutions-IAM5[Action::s3:GetObject*]",
-                "Bucket.grant_read's object actions, on trail files of this bucket only (the prefix below).",
-            ),
-            (
-                "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-                "Bucket.grant_read's bucket actions, on the trail bucket only.",
-            ),
-            (
-                "AwsSolutions-IAM5[Action::s3:List*]",
-                "Bucket.grant_read's list actions, on the trail bucket only: a missing trail file reads as 404, "
-                "not 403.",
-            ),
-            (
-                wildcard_resource(self, bucket.arn_for_objects(f"{key_prefix}*")),
-                f"Trail files are keyed {key_prefix}[<org-id>/]<account>/CloudTrail/<region>/<date>/...: the function "
-                "reads any of them and nothing else in the bucket.",
-            ),
-        ):
-            acknowledge(policy, finding, reason)
-        # CDK adds notifications through its own custom resource, whose handler is a stack-level singleton.
-        for child in Stack.of(self).node.children:
-            if child.node.id.startswith("BucketNotificationsHandler"):
-                acknowledge(
-                    child,
-                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                    "AWSLambdaBasicExecutionRole]",
-                    "CDK's S3 bucket-notifications handler (a CDK-internal singleton that merges our notification "
-                    "with the bucket's others): CDK gives its role this managed policy for its logs only.",
-                )
+        acknowledge(
+            policy,
+            wildcard_resource(self, bucket.arn_for_objects(f"{key_prefix}*")),
+            f"s3:GetObject only, on trail files: they are keyed {key_prefix}[<org-id>/]<account>/CloudTrail/<region>/"
+            "<date>/... (and CloudTrail-Digest/...): the function reads any of them and nothing else in the bucket.",
+        )
+
+
+def _grant_trail_reads(
+    function: lambda_.Function, bucket: s3.IBucket, key_prefix: str, kms_key: kms.IKey | None
+) -> None:
+    """Read trail files and nothing else: not ``Bucket.grant_read`` (``s3:GetObject*``, ``s3:GetBucket*``,
+    ``s3:List*``) nor ``Key.grant_decrypt`` (any caller, not only S3)."""
+    iam.Grant.add_to_principal(
+        grantee=function, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects(f"{key_prefix}*")]
+    )
+    # With ListBucket a missing key reads as NoSuchKey (a file deleted before it was read), not AccessDenied (a
+    # permission an operator must fix). S3 evaluates s3:prefix as the requested key for that check.
+    iam.Grant.add_to_principal(
+        grantee=function,
+        actions=["s3:ListBucket"],
+        resource_arns=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{key_prefix}*"]}},
+    )
+    if kms_key is not None:
+        # SSE-KMS: S3 decrypts on the function's behalf, in the key's (the bucket's) region; nobody else may.
+        region = Arn.split(kms_key.key_arn, ArnFormat.SLASH_RESOURCE_NAME).region
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["kms:Decrypt"],
+            resource_arns=[kms_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        )
 
 
 def _environment(

@@ -166,27 +166,36 @@ class Monitoring(Construct):
 
     def _topic(self, alarm_email: str | None) -> sns.Topic:
         # CloudWatch can publish to an encrypted topic only with a customer managed key that lets it use the key.
-        key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="redtrail alarm topic")
-        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey*")
-        topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True, display_name="redtrail alarms")
+        # Both the key and the topic serve CloudWatch only for alarms of this account and region (no confused deputy).
         stack = Stack.of(self)
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        this_accounts_alarms = {
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+            "StringEquals": {"aws:SourceAccount": stack.account},
+        }
+        key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="redtrail alarm topic")
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # a key policy's resource is the key itself
+                conditions=this_accounts_alarms,
+            )
+        )
+        topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True, display_name="redtrail alarms")
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[cloudwatch],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
-                conditions={
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                },
+                conditions=this_accounts_alarms,
             )
         )
         if alarm_email:

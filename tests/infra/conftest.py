@@ -11,7 +11,15 @@ for path in (HERE.parents[1], HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from infra_support import EXISTING_BUCKET_CONTEXT, Synth, synthesize  # noqa: E402
+from infra_support import (  # noqa: E402
+    CONTEXTS,
+    EVENTBRIDGE_EXISTING_CONTEXT,
+    EVENTBRIDGE_OWN_CONTEXT,
+    EXISTING_BUCKET_CONTEXT,
+    SNS_CONTEXT,
+    Synth,
+    synthesize,
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +34,33 @@ def existing_bucket(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return synthesize(EXISTING_BUCKET_CONTEXT, tmp_path_factory.mktemp("existing-bucket"))
 
 
+@pytest.fixture(scope="session")
+def eventbridge_own(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """A new bucket and trail (with a prefix), announced through the bucket's EventBridge events."""
+    return synthesize(EVENTBRIDGE_OWN_CONTEXT, tmp_path_factory.mktemp("eventbridge-own"))
+
+
+@pytest.fixture(scope="session")
+def eventbridge_existing(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """An existing (log-archive) bucket with SSE-KMS in another region, announced through EventBridge."""
+    return synthesize(EVENTBRIDGE_EXISTING_CONTEXT, tmp_path_factory.mktemp("eventbridge-existing"))
+
+
+@pytest.fixture(scope="session")
+def sns_existing(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """An existing trail whose SNS topic (another account and region) announces its log files."""
+    return synthesize(SNS_CONTEXT, tmp_path_factory.mktemp("sns-existing"))
+
+
 @pytest.fixture(params=["new_trail", "existing_bucket"])
 def synth(request: pytest.FixtureRequest) -> Synth:
     """Each configuration in turn, for properties that hold in both."""
+    result: Synth = request.getfixturevalue(request.param)
+    return result
+
+
+@pytest.fixture(params=list(CONTEXTS))
+def any_mode(request: pytest.FixtureRequest) -> Synth:
+    """Every configuration, each source mode included, for the invariants that hold in all of them."""
     result: Synth = request.getfixturevalue(request.param)
     return result

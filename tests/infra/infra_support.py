@@ -14,6 +14,10 @@ from infra.stack import build
 
 REPO = Path(__file__).resolve().parents[2]
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# A log-archive account's trail bucket, key and trail topic, in another region than the stack's.
+ARCHIVE_ACCOUNT = "444455556666"
+ARCHIVE_KEY_ARN = f"arn:aws:kms:us-west-2:{ARCHIVE_ACCOUNT}:key/0987dcba-09ba-87dc-65fe-ba0987654321"
+ARCHIVE_TOPIC_ARN = f"arn:aws:sns:us-west-2:{ARCHIVE_ACCOUNT}:org-trail-notifications"
 
 # An existing trail bucket, and every other setting away from its default.
 EXISTING_BUCKET_CONTEXT: dict[str, Any] = {
@@ -33,12 +37,43 @@ EXISTING_BUCKET_CONTEXT: dict[str, Any] = {
     "queueAgeAlarmMinutes": "10",
     "batchSize": "4",
     "maxConcurrency": "3",
-    "maxReceiveCount": "5",
+    "maxReceiveCount": "4",
     "functionTimeoutSeconds": "60",
     "functionMemoryMb": "1024",
     "logRetentionDays": "30",
+    "powertoolsVersion": "3.23.0",
     "digestHeartbeatMinutes": "120",
     "logGraceMinutes": "30",
+}
+
+# The other source modes: the stack's own bucket and trail announced through EventBridge (with a trail prefix);
+# an existing (log-archive) bucket through EventBridge; an existing trail's SNS topic.
+EVENTBRIDGE_OWN_CONTEXT: dict[str, Any] = {
+    "stackName": "RedtrailEvents",
+    "sourceMode": "eventbridge",
+    "trailPrefix": "org",
+}
+EVENTBRIDGE_EXISTING_CONTEXT: dict[str, Any] = {
+    "stackName": "RedtrailEventsExisting",
+    "sourceMode": "eventbridge",
+    "trailBucketName": "log-archive-trail",
+    "trailKmsKeyArn": ARCHIVE_KEY_ARN,
+}
+SNS_CONTEXT: dict[str, Any] = {
+    "stackName": "RedtrailSns",
+    "sourceMode": "sns",
+    "trailBucketName": "log-archive-trail",
+    "trailPrefix": "org",
+    "trailKmsKeyArn": ARCHIVE_KEY_ARN,
+    "trailSnsTopicArn": ARCHIVE_TOPIC_ARN,
+}
+# Every configuration the quality and security sweeps hold to the same rules (fixture name -> context).
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "new_trail": {},
+    "existing_bucket": EXISTING_BUCKET_CONTEXT,
+    "eventbridge_own": EVENTBRIDGE_OWN_CONTEXT,
+    "eventbridge_existing": EVENTBRIDGE_EXISTING_CONTEXT,
+    "sns_existing": SNS_CONTEXT,
 }
 
 
@@ -96,6 +131,25 @@ def function_statements(synth: Synth) -> list[dict[str, Any]]:
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
+
+
+def ingest_queue(synth: Synth) -> str:
+    """The ingest queue's logical ID (the queue with a redrive policy; the other is its dead-letter queue)."""
+    [queue_id] = [
+        key for key, value in resources(synth, "AWS::SQS::Queue").items() if "RedrivePolicy" in value["Properties"]
+    ]
+    return queue_id
+
+
+def queue_service_statements(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
+    """The Allow statements of ``queue_id``'s policy that let an AWS service send to it."""
+    statements = [
+        statement
+        for policy in resources(synth, "AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_id} in policy["Properties"]["Queues"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    return [s for s in statements if s["Effect"] == "Allow" and "Service" in s.get("Principal", {})]
 
 
 def as_list(value: Any) -> list[Any]:

@@ -12,7 +12,7 @@ import pytest
 from infra.config import CONTEXT_KEYS, ConfigError, StackConfig, context_keys_markdown
 from redtrail.cli import rules
 from redtrail.contracts.metric_names import MetricName
-from redtrail.contracts.settings import DEFAULT_SENSITIVE_EVENT_NAMES, Env
+from redtrail.contracts.settings import DEFAULT_MAX_INFLATED_MB, DEFAULT_SENSITIVE_EVENT_NAMES, Env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,6 +99,12 @@ def test_empty_values_mean_default() -> None:
         ("sensitiveEventNames", ","),
         ("trailPrefix", "org prefix"),
         ("stackName", "1bad"),
+        ("maxInflatedMb", "0"),
+        ("maxInflatedMb", "1.5"),
+        ("sourceMode", "s3"),
+        ("trailSnsTopicArn", "arn:aws:sqs:us-east-1:111122223333:queue"),
+        ("powertoolsVersion", "3.x"),
+        ("powertoolsVersion", "v3.23.0"),
     ],
 )
 def test_bad_values_name_the_key(key: str, value: str) -> None:
@@ -113,6 +119,28 @@ def test_bad_values_name_the_key(key: str, value: str) -> None:
     message = str(raised.value)
     assert message.startswith(f"context key {key}:")
     assert "\n" not in message
+
+
+def test_the_powertools_layer_is_the_latest_release_unless_pinned() -> None:
+    # Given no powertoolsVersion, and one pinned release
+    # When the settings are read
+    default = StackConfig.from_context(lambda _key: None)
+    pinned = StackConfig.from_context({"powertoolsVersion": " 3.23.0 "}.get)
+    # Then the layer is the latest release by default, and the pinned one otherwise
+    assert (default.powertools_version, pinned.powertools_version) == ("latest", "3.23.0")
+
+
+def test_the_inflate_limit_is_a_quarter_of_the_function_memory_unless_set() -> None:
+    # Given the default memory, more memory, and a limit set explicitly
+    default = StackConfig.from_context(lambda _key: None)
+    bigger = StackConfig.from_context({"functionMemoryMb": "2048"}.get)
+    chosen = StackConfig.from_context({"functionMemoryMb": "2048", "maxInflatedMb": "300"}.get)
+    # When the function's options are built
+    # Then the limit is a quarter of the memory (the fixed default for the default memory), or the one chosen
+    assert default.pipeline_options.max_inflated_mb == DEFAULT_MAX_INFLATED_MB == 128
+    assert bigger.pipeline_options.max_inflated_mb == 512
+    assert chosen.pipeline_options.max_inflated_mb == 300
+    assert chosen.pipeline_options.environment()[Env.MAX_INFLATED_MB] == "300"
 
 
 def test_kms_key_needs_an_existing_bucket() -> None:

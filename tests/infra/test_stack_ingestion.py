@@ -5,7 +5,8 @@ from typing import Any
 from aws_cdk.assertions import Capture, Match
 from infra_support import KEY_ARN, Synth, arn_of, as_list, function, function_statements, only, ref, resources
 
-from infra.constructs.ingestion import HANDLER, POWERTOOLS_LAYER_PARAMETER, TABLE_ACTIONS
+from infra.config import StackConfig
+from infra.constructs.ingestion import HANDLER, TABLE_ACTIONS, powertools_layer_parameter
 from redtrail.contracts.metric_names import NAMESPACE, SERVICE
 from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS
 
@@ -25,14 +26,17 @@ def test_notification_sends_new_trail_files_to_the_queue(synth: Synth) -> None:
     # Given either configuration
     ingest_id, *_ = queues(synth)
 
-    # Then only Put of `<prefix>AWSLogs/...json.gz` objects is sent, to the ingest queue
+    # Then every creation of a `<prefix>AWSLogs/...json.gz` object is sent to the ingest queue: a Put, and also a
+    # multipart upload (`aws s3 cp` of a large file: CompleteMultipartUpload), a copy or a replication, which a
+    # Put-only subscription never announces (moto, which also emits a Put when a multipart upload completes, cannot
+    # show it: the template does)
     synth.template.has_resource_properties(
         "Custom::S3BucketNotifications",
         {
             "NotificationConfiguration": {
                 "QueueConfigurations": [
                     {
-                        "Events": ["s3:ObjectCreated:Put"],
+                        "Events": ["s3:ObjectCreated:*"],
                         "Filter": {
                             "Key": {
                                 "FilterRules": Match.array_equals(
@@ -55,15 +59,20 @@ def test_only_s3_from_the_trail_bucket_may_send(synth: Synth) -> None:
     # Given either configuration
     ingest_id, *_ = queues(synth)
 
-    # Then the queue policy lets S3 send messages only for the trail bucket
+    # Then the queue policy lets S3 send messages only for the trail bucket, owned by this account
     statement = Capture()
     synth.template.has_resource_properties(
         "AWS::SQS::QueuePolicy",
         {"Queues": [ref(ingest_id)], "PolicyDocument": {"Statement": statement}},
     )
     s3_statement = next(s for s in statement.as_array() if s.get("Principal") == {"Service": "s3.amazonaws.com"})
-    assert "sqs:SendMessage" in s3_statement["Action"]
-    assert "aws:SourceArn" in s3_statement["Condition"]["ArnLike"]
+    assert s3_statement["Action"] == "sqs:SendMessage"
+    bucket_arn = s3_statement["Condition"]["ArnLike"]["aws:SourceArn"]
+    if synth.config.uses_existing_bucket:
+        assert synth.config.trail_bucket_name in str(bucket_arn)
+    else:
+        assert bucket_arn == arn_of(only(synth, "AWS::CloudTrail::Trail")[1]["S3BucketName"]["Ref"])
+    assert s3_statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
 
 
 def test_queues_are_encrypted_and_tls_only(synth: Synth) -> None:
@@ -90,10 +99,13 @@ def test_dead_letter_queue_keeps_messages_14_days_after_a_few_receives(synth: Sy
     # Given either configuration
     _, ingest, _, dlq = queues(synth)
 
-    # Then the DLQ keeps messages 14 days and receives them after a small number of attempts
+    # Then the DLQ keeps messages 14 days and receives them after a small number of attempts: 5 by default (AWS's
+    # guidance for a Lambda consumer: a message a throttled or failed invocation returned still gets its chances;
+    # files no retry can mend are dead-lettered by the function at once)
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert ingest["RedrivePolicy"]["maxReceiveCount"] == synth.config.max_receive_count
     assert 1 <= ingest["RedrivePolicy"]["maxReceiveCount"] <= 5
+    assert StackConfig().max_receive_count == 5
 
 
 def test_visibility_timeout_is_six_times_the_function_timeout(synth: Synth) -> None:
@@ -128,17 +140,19 @@ def test_function_runtime_tracing_layer_and_logs(synth: Synth) -> None:
     # Given either configuration
     _, fn = function(synth)
 
-    # Then it is a current Python runtime with X-Ray tracing and the AWS-managed Powertools layer from SSM
+    # Then it is a current Python runtime with X-Ray tracing and the AWS-managed Powertools layer from SSM: the
+    # latest release by default, the pinned one (powertoolsVersion=3.23.0) otherwise
     assert fn["Runtime"] in {"python3.13", "python3.14"}
     assert fn["Handler"] == HANDLER
     assert fn["TracingConfig"] == {"Mode": "Active"}
     [layer] = fn["Layers"]
+    parameter = powertools_layer_parameter(synth.config.powertools_version)
     assert synth.json["Parameters"][layer["Ref"]] == {
         "Type": "AWS::SSM::Parameter::Value<String>",
-        "Default": POWERTOOLS_LAYER_PARAMETER,
+        "Default": parameter,
     }
-    assert POWERTOOLS_LAYER_PARAMETER.startswith("/aws/service/powertools/python/")
-    assert POWERTOOLS_LAYER_PARAMETER.endswith(f"/{fn['Runtime']}/latest")
+    assert parameter == f"/aws/service/powertools/python/arm64/{fn['Runtime']}/{synth.config.powertools_version}"
+    assert synth.config.powertools_version == ("3.23.0" if synth.config.uses_existing_bucket else "latest")
 
     # And its own log group with the configured retention
     log_group_id = fn["LoggingConfig"]["LogGroup"]["Ref"]
@@ -162,6 +176,16 @@ def test_function_environment(new_trail: Synth, existing_bucket: Synth) -> None:
     assert custom_env["SENSITIVE_EVENT_NAMES"] == "DeleteCluster,ModifyClusterIamRoles"
 
 
+def test_the_function_knows_how_far_a_file_may_inflate(new_trail: Synth, existing_bucket: Synth) -> None:
+    # Given the default configuration (512 MB) and one with 1024 MB of function memory
+    # When the functions' environments are read
+    default_env = function(new_trail)[1]["Environment"]["Variables"]
+    custom_env = function(existing_bucket)[1]["Environment"]["Variables"]
+    # Then each is told a quarter of its memory as the size a trail file may inflate to
+    assert default_env["MAX_INFLATED_MB"] == "128"
+    assert custom_env["MAX_INFLATED_MB"] == "256"
+
+
 def _allowed(synth: Synth) -> dict[str, list[Any]]:
     """Action -> resources, over the function role's Allow statements."""
     allowed: dict[str, list[Any]] = {}
@@ -182,14 +206,13 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     new_trail.template.has_resource_properties("AWS::CloudTrail::Trail", {"S3BucketName": {"Ref": bucket_id}})
     bucket = bucket_id.as_string()
 
-    # Then it may: read the trail bucket under AWSLogs/ only, read and write the table's items (no deletes, no
-    # scans) and query the ledger's index, list CloudTrail's public keys, consume its queue, send unmendable files
-    # to its dead-letter queue, publish to the alerts topic with its key, write its own log group and send
-    # traces; nothing else
+    # Then it may: get objects of the trail bucket under AWSLogs/ only (and list that prefix, so that a missing
+    # file is NoSuchKey, not AccessDenied), read and write the table's items (no deletes, no scans) and query the
+    # ledger's index, list CloudTrail's public keys, consume its queue, send unmendable files to its dead-letter
+    # queue, publish to the alerts topic with its key, write its own log group and send traces; nothing else
     assert set(allowed) == {
-        "s3:GetObject*",
-        "s3:GetBucket*",
-        "s3:List*",
+        "s3:GetObject",
+        "s3:ListBucket",
         *TABLE_ACTIONS,
         "dynamodb:Query",
         "cloudtrail:ListPublicKeys",
@@ -211,12 +234,17 @@ def test_function_permissions_are_least_privilege(new_trail: Synth) -> None:
     assert allowed["sns:Publish"] == [ref(alerts_topic)]
     assert allowed["kms:Decrypt"] == allowed["kms:GenerateDataKey"] == [alerts["KmsMasterKeyId"]]
     trail_files = {"Fn::Join": ["", [arn_of(bucket), "/AWSLogs/*"]]}
-    assert allowed["s3:GetObject*"] == [arn_of(bucket), trail_files]
+    assert allowed["s3:GetObject"] == [trail_files]
+    assert allowed["s3:ListBucket"] == [arn_of(bucket)]
+    [listing] = [s for s in function_statements(new_trail) if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["AWSLogs/*"]}}
     assert all(allowed[action] == [arn_of(table_id)] for action in TABLE_ACTIONS)
     assert allowed["dynamodb:Query"] == [{"Fn::Join": ["", [arn_of(table_id), "/index/byLedger"]]}]
     assert allowed["cloudtrail:ListPublicKeys"] == ["*"]
     assert allowed["sqs:ReceiveMessage"] == [arn_of(ingest_id)]
     assert allowed["sqs:SendMessage"] == [arn_of(dead_letter_id)]
+    [sending] = [s for s in function_statements(new_trail) if "sqs:SendMessage" in as_list(s["Action"])]
+    assert sending["Action"] == "sqs:SendMessage"  # alone: not grant_send_messages' GetQueueAttributes, GetQueueUrl
     assert allowed["logs:PutLogEvents"] == [arn_of(log_group_id)]
     assert allowed["xray:PutTraceSegments"] == ["*"]
 
@@ -226,12 +254,17 @@ def test_existing_bucket_permissions_use_the_prefix_and_the_trail_key(existing_b
     allowed = _allowed(existing_bucket)
 
     # Then reads are limited to `org/AWSLogs/*` of that bucket, and decrypt to that one key (besides the alerts
-    # topic's own key)
-    resources_read = [str(resource) for resource in allowed["s3:GetObject*"]]
-    assert any(":s3:::corp-cloudtrail-logs/org/AWSLogs/*" in resource for resource in resources_read)
-    assert all("corp-cloudtrail-logs" in resource for resource in resources_read)
+    # topic's own key), through S3 in the key's region only
+    [resource_read] = [str(resource) for resource in allowed["s3:GetObject"]]
+    assert ":s3:::corp-cloudtrail-logs/org/AWSLogs/*" in resource_read
+    [listing] = [s for s in function_statements(existing_bucket) if s["Action"] == "s3:ListBucket"]
+    assert str(listing["Resource"]).endswith(":s3:::corp-cloudtrail-logs']]}")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["org/AWSLogs/*"]}}
     alerts_key = only(existing_bucket, "AWS::SNS::Topic", DisplayName="redtrail alerts")[1]["KmsMasterKeyId"]
     assert sorted(map(str, allowed["kms:Decrypt"])) == sorted(map(str, [alerts_key, KEY_ARN]))
+    [trail_key] = [s for s in function_statements(existing_bucket) if s["Resource"] == KEY_ARN]
+    assert trail_key["Action"] == "kms:Decrypt"
+    assert trail_key["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
     assert allowed["kms:GenerateDataKey"] == [alerts_key]
     assert set(action for action in allowed if action.startswith("kms:")) == {"kms:Decrypt", "kms:GenerateDataKey"}
 

@@ -144,13 +144,17 @@ def test_topic_is_encrypted_tls_only_and_open_to_cloudwatch(synth: Synth) -> Non
     _, properties = only(synth, "AWS::SNS::Topic", **ALARM_TOPIC)
     key_id = properties["KmsMasterKeyId"]["Fn::GetAtt"][0]
 
-    # Then the topic uses a rotating customer managed key that CloudWatch may use
+    # Then the topic uses a rotating customer managed key that CloudWatch may use, for this account's alarms only
     key = synth.json["Resources"][key_id]["Properties"]
     assert key["EnableKeyRotation"] is True
-    assert any(
-        s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and "kms:Decrypt" in s["Action"]
-        for s in key["KeyPolicy"]["Statement"]
-    )
+    [cloudwatch] = [
+        s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    alarms = json.dumps(cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert '":cloudwatch:"' in alarms
+    assert alarms.endswith('":alarm:*"]]}')
 
     # And its policy denies publishing without TLS and lets this account's alarms publish
     synth.template.has_resource_properties(

@@ -1,7 +1,9 @@
 """Source: a new bucket and trail by default, or an existing bucket whose other notifications are kept."""
 
+import json
+
 from aws_cdk.assertions import Capture, Match
-from infra_support import Synth, only, resources
+from infra_support import REPO, Synth, arn_of, only, resources
 
 
 def test_new_trail_records_read_and_write_management_events(new_trail: Synth) -> None:
@@ -18,6 +20,51 @@ def test_new_trail_records_read_and_write_management_events(new_trail: Synth) ->
             "EventSelectors": [{"IncludeManagementEvents": True, "ReadWriteType": "All"}],
         },
     )
+
+
+def test_only_the_stacks_own_trail_may_write_to_its_bucket(new_trail: Synth, eventbridge_own: Synth) -> None:
+    # Given the stack's own bucket and trail (without and with a trail prefix)
+    for synth in (new_trail, eventbridge_own):
+        [trail] = resources(synth, "AWS::CloudTrail::Trail").values()
+        bucket_id = trail["Properties"]["S3BucketName"]["Ref"]
+        [(policy_id, policy)] = [
+            (key, value["Properties"]["PolicyDocument"]["Statement"])
+            for key, value in resources(synth, "AWS::S3::BucketPolicy").items()
+            if value["Properties"]["Bucket"] == {"Ref": bucket_id}
+        ]
+        # When the bucket policy's statements for CloudTrail are read
+        cloudtrail = [s for s in policy if s.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}]
+        # Then the trail has a fixed name, and CloudTrail may read the bucket's ACL and write under
+        # <prefix>AWSLogs/<this account>/ only for that trail of this account and region (aws:SourceArn: no other
+        # account's trail can deliver into the bucket)
+        name = f"{synth.config.stack_name}-trail"
+        this_trail = {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudtrail:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    f":trail/{name}",
+                ],
+            ]
+        }
+        assert trail["Properties"]["TrailName"] == name
+        assert sorted(s["Action"] for s in cloudtrail) == ["s3:GetBucketAcl", "s3:PutObject"]
+        assert all(s["Condition"]["StringEquals"]["aws:SourceArn"] == this_trail for s in cloudtrail)
+        put = next(s for s in cloudtrail if s["Action"] == "s3:PutObject")
+        assert put["Condition"]["StringEquals"]["s3:x-amz-acl"] == "bucket-owner-full-control"
+        assert put["Resource"] == {
+            "Fn::Join": [
+                "",
+                [arn_of(bucket_id), f"/{synth.config.trail_key_prefix}", {"Ref": "AWS::AccountId"}, "/*"],
+            ]
+        }
+        # And the trail is created after that policy (CloudTrail checks it when the trail is created)
+        assert policy_id in trail["DependsOn"]
 
 
 def test_new_trail_bucket_is_encrypted_private_versioned_logged_and_tiered(new_trail: Synth) -> None:
@@ -86,8 +133,11 @@ def test_existing_bucket_notification_keeps_other_notifications(existing_bucket:
     assert notification["Managed"] is False
 
 
-def test_new_bucket_notification_is_managed(new_trail: Synth) -> None:
-    # Given the default configuration
-    # Then the stack owns the bucket's whole notification configuration
+def test_new_bucket_notification_keeps_notifications_added_by_others(new_trail: Synth) -> None:
+    # Given the default configuration, with the feature flag @aws-cdk/aws-s3:keepNotificationInImportedBucket on
+    flags = json.loads((REPO / "cdk.json").read_text())["context"]
+    assert flags["@aws-cdk/aws-s3:keepNotificationInImportedBucket"] is True
+    # Then even the stack's own bucket's notification is "unmanaged": an update of the stack replaces only the
+    # stack's own notification, and one a user added to the bucket (a SIEM's) survives it
     _, notification = only(new_trail, "Custom::S3BucketNotifications")
-    assert notification["Managed"] is True
+    assert notification["Managed"] is False

@@ -1,5 +1,6 @@
 """Permanent failures go straight to the dead-letter queue; unstorable records to the quarantine (moto)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from redtrail.core import queries
 from redtrail.function import consumer
 from redtrail.function.handler import lambda_handler
 from tests.integration.conftest import BUCKET, emf_metrics
+from tests.integration.test_faults_moto import Wire
 from tests.support import event, log_key, trail_file
 
 DATASHARE_ACCOUNT = event("authorize_datashare")["recipientAccountId"]
@@ -101,3 +103,34 @@ def test_a_record_that_cannot_be_stored_is_quarantined_and_queryable(pipeline, c
     (found,) = queries.run(query, pipeline.table.query)
     assert found["rejectReason"] == {"S": "record has no eventID"}
     assert found["sourceObject"]["S"].endswith("_mixed.json.gz")
+
+
+def test_an_item_dynamodb_refuses_whose_record_cannot_be_quarantined_either_is_dead_lettered_at_once(
+    pipeline, dead_letters, context, monkeypatch, capsys
+):
+    # Given a good file, and a file whose items DynamoDB refuses as invalid (ValidationException), the quarantine
+    # item that stands in for its event too
+    good, refused = event("authorize_datashare"), event("create_connection")
+    pipeline.put(log_key(DATASHARE_ACCOUNT, "good"), trail_file([good]))
+    pipeline.put(log_key(refused["recipientAccountId"], "refused"), trail_file([refused]))
+    messages = [m for m in pipeline.receive() if "s3:TestEvent" not in m["Body"]]
+    message = "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit"
+    answer = 400, {}, json.dumps({"__type": "com.amazon.coral.validate#ValidationException", "message": message})
+
+    def refuses(request):
+        item_id = request["Item"]["eventID"]["S"]
+        return answer if item_id == refused["eventID"] or item_id.startswith("rejected#") else None
+
+    Wire(monkeypatch).puts(default=refuses)
+    # When the handler processes the batch
+    response = lambda_handler(pipeline.event(messages), context)
+    # Then no retry is burnt on it (the same item is refused again): it is in the dead-letter queue with
+    # DynamoDB's message, and the good file is stored
+    assert response == {"batchItemFailures": []}
+    (dead,) = _dead_lettered(pipeline, dead_letters)
+    assert "_refused.json.gz" in dead["Body"]
+    assert dead["MessageAttributes"]["redtrailErrorType"]["StringValue"] == "ItemRejectedError"
+    assert message in dead["MessageAttributes"]["redtrailReason"]["StringValue"]
+    assert pipeline.item(good["eventID"]) is not None
+    assert pipeline.item(refused["eventID"]) is None
+    assert emf_metrics(capsys.readouterr().out)["FilesDeadLettered"] == 1

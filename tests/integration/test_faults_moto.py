@@ -1,8 +1,10 @@
 """Faults injected into the handler's AWS calls (moto): throttling, S3 errors, concurrency, a timeout half-way.
 
-Faults are injected with botocore ``before-call`` handlers on the default session, which the handler's clients
-are created from: a handler that returns ``(http, parsed)`` answers the call instead of moto (and instead of
-botocore's own retries), so redtrail's own handling is what is exercised. The event table reads what is stored
+DynamoDB's faults are answered on the wire (``WireFaults``), where moto answers requests: botocore's standard
+retry mode, which the event table's client has, sees them as it would see DynamoDB's and retries them; its pauses
+are recorded instead of slept (``sleeps``). Other faults are injected with botocore ``before-call`` handlers on
+the default session, which the handler's clients are created from: a handler that returns ``(http, parsed)``
+answers the call instead of moto (and instead of botocore's retries). The event table reads what is stored
 with BatchGetItem and writes each new item with a conditional PutItem; the ledger shares the table (its own
 ``log#``, ``namespace#``… keys), so faults aimed at the event writes leave the ledger's calls alone.
 """
@@ -19,7 +21,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
+import botocore.endpoint
 import pytest
+from moto.core.botocore_stubber import BotocoreStubber
 
 from redtrail.adapters.dynamodb import EventTable
 from redtrail.adapters.s3 import TrailStore
@@ -84,12 +88,6 @@ def fails(status: int, code: str) -> Step:
     return step
 
 
-def leaves_every_key_unprocessed(params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Answer BatchGetItem with nothing read and every key unprocessed, as DynamoDB may under load."""
-    requests = json.loads(params["body"])["RequestItems"]
-    return SimpleNamespace(status_code=200, headers={}, content=b""), {"Responses": {}, "UnprocessedKeys": requests}
-
-
 def raises(error: BaseException) -> Step:
     """Raise out of the call, as a Lambda that runs out of time stops wherever it is."""
 
@@ -137,24 +135,115 @@ class Faults:
 
 
 def event_puts(*script: Step, default: Step = passes) -> Faults:
-    """Faults for the event table's conditional PutItem calls (one per new item)."""
+    """Faults for the event table's conditional PutItem calls (one per new item), before botocore sends them."""
     return Faults("dynamodb", "PutItem", *script, default=default, aimed_at=of_event_items)
 
 
-def reads(*script: Step, default: Step = passes) -> Faults:
-    """Faults for the event table's BatchGetItem calls (what is stored, 100 keys a request)."""
-    return Faults("dynamodb", "BatchGetItem", *script, default=default)
+# --- faults on the wire: what botocore's retry mode sees ------------------------------------------------------
+
+WireAnswer = tuple[int, dict[str, str], str]
+WireStep = Callable[[dict[str, Any]], WireAnswer | None]
+JSON_1_0 = {"Content-Type": "application/x-amz-json-1.0"}
+
+
+def goes_through(_: dict[str, Any]) -> None:
+    """Let the request through to moto."""
+    return None
+
+
+def answers(status: int, code: str) -> WireStep:
+    """Answer the request with DynamoDB's error, as DynamoDB sends it."""
+
+    def step(_: dict[str, Any]) -> WireAnswer:
+        error = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": f"injected {code}"}
+        return status, JSON_1_0, json.dumps(error)
+
+    return step
+
+
+def leaves_every_key_unprocessed(request: dict[str, Any]) -> WireAnswer:
+    """Answer BatchGetItem with nothing read and every key unprocessed, as DynamoDB may under load."""
+    return 200, JSON_1_0, json.dumps({"Responses": {}, "UnprocessedKeys": request["RequestItems"]})
+
+
+def is_event_put(request: dict[str, Any]) -> bool:
+    """A PutItem of the event table's (an event or a quarantined record), not of the ledger sharing the table."""
+    event_id: str = request["Item"]["eventID"]["S"]
+    return not event_id.startswith(schema.NOT_EVENT_PREFIXES)
+
+
+def is_event_read(request: dict[str, Any]) -> bool:
+    """A BatchGetItem of event items (what the writer reads), not of the ledger's."""
+    ((_, asked),) = request["RequestItems"].items()
+    return not asked["Keys"][0]["eventID"]["S"].startswith(schema.NOT_EVENT_PREFIXES)
+
+
+class WireFaults:
+    """A script of answers to one DynamoDB operation, given where moto answers the HTTP request (its stubber);
+    after the script, ``default``. Only the requests ``aimed_at`` selects are answered and counted, each attempt
+    botocore makes one request."""
+
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        operation: str,
+        *script: WireStep,
+        default: WireStep = goes_through,
+        aimed_at: Callable[[dict[str, Any]], bool] = every_call,
+    ) -> None:
+        self.script = list(script)
+        self.default = default
+        self.aimed_at = aimed_at
+        self.calls = 0
+        moto_answers = BotocoreStubber.process_request
+
+        def process_request(stubber: BotocoreStubber, request: Any) -> Any:
+            target = request.headers.get("X-Amz-Target", b"")
+            target = target.decode() if isinstance(target, bytes) else str(target)
+            if target.endswith(f".{operation}"):
+                body = json.loads(request.body)
+                if self.aimed_at(body):
+                    self.calls += 1
+                    step = self.script.pop(0) if self.script else self.default
+                    answer = step(body)
+                    if answer is not None:
+                        return answer
+            return moto_answers(stubber, request)
+
+        monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+
+
+@dataclasses.dataclass
+class Wire:
+    """Faults for the event table's calls, on the wire."""
+
+    monkeypatch: pytest.MonkeyPatch
+
+    def puts(self, *script: WireStep, default: WireStep = goes_through) -> WireFaults:
+        """The event table's conditional PutItem requests (one per new item and attempt)."""
+        return WireFaults(self.monkeypatch, "PutItem", *script, default=default, aimed_at=is_event_put)
+
+    def reads(self, *script: WireStep, default: WireStep = goes_through) -> WireFaults:
+        """The event table's BatchGetItem requests (what is stored, 100 keys a request)."""
+        return WireFaults(self.monkeypatch, "BatchGetItem", *script, default=default, aimed_at=is_event_read)
+
+
+@pytest.fixture
+def wire(pipeline, monkeypatch) -> Wire:
+    return Wire(monkeypatch)
 
 
 @pytest.fixture
 def sleeps(pipeline, monkeypatch):
-    """The handler's table with its backoff pauses recorded instead of slept (clients made on first use)."""
-    recorded: list[float] = []
+    """The pauses botocore's retries make (``botocore``) and the table's own, between its reads of unprocessed
+    keys (``table``), recorded instead of slept (the handler's clients are made on first use)."""
+    recorded = SimpleNamespace(botocore=[], table=[])
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=recorded.botocore.append))
     real = consumer.default_dependencies
 
     @functools.cache
     def recording() -> consumer.Dependencies:
-        return dataclasses.replace(real(), table=EventTable(TABLE, sleep=recorded.append))
+        return dataclasses.replace(real(), table=EventTable(TABLE, sleep=recorded.table.append))
 
     monkeypatch.setattr(consumer, "default_dependencies", recording)
     return recorded
@@ -183,56 +272,65 @@ def failed_ids(response: dict[str, Any]) -> set[str]:
 # --- DynamoDB throttling and UnprocessedKeys ----------------------------------------------------------------
 
 
-def test_a_transient_throttle_is_retried_and_every_event_is_written_once(pipeline, context, sleeps, capsys):
+def test_a_transient_throttle_is_retried_and_every_event_is_written_once(pipeline, context, wire, sleeps, capsys):
     # Given a file with 30 Redshift events (one BatchGetItem read, then one PutItem each), and DynamoDB that
     # throttles the read, then leaves every key unprocessed, then recovers, and throttles the first put once
     messages = queued(pipeline, (KEY, trail_file([*redshift_events(30), DECOY])))
-    read = reads(fails(400, "ProvisionedThroughputExceededException"), leaves_every_key_unprocessed)
-    puts = event_puts(fails(400, "ThrottlingException"))
+    read = wire.reads(answers(400, "ProvisionedThroughputExceededException"), leaves_every_key_unprocessed)
+    puts = wire.puts(answers(400, "ThrottlingException"))
     # When the handler processes the message
     response = lambda_handler(pipeline.event(messages), context)
-    # Then the message succeeds, after three backoff pauses (two for the read, one for the put), and each
-    # event is exactly one item
+    # Then the message succeeds: botocore retried the throttled read and put (a jittered pause each, of at most
+    # its 1 s base), the table asked the unprocessed keys again (after a pause of its own), and each event is
+    # exactly one item
     assert response == {"batchItemFailures": []}
     assert read.calls == 3  # throttled, unprocessed, read
     assert puts.calls == 31  # the 1st item: throttled, written; the 29 others: written
-    assert len(sleeps) == 3
-    assert 0 <= sleeps[0] <= 0.1
-    assert 0 <= sleeps[1] <= 0.2
-    assert 0 <= sleeps[2] <= 0.1
+    assert len(sleeps.botocore) == 2
+    assert all(0 <= pause <= 1 for pause in sleeps.botocore)
+    assert len(sleeps.table) == 1
+    assert 0 <= sleeps.table[0] <= 0.1
     assert stored_ids(pipeline) == event_ids(30)
     metrics = emf_metrics(capsys.readouterr().out)
     assert metrics["ItemsWritten"] == 30
     assert "FilesFailed" not in metrics
 
 
+def longest_pause(retried_by: str, attempt: int) -> float:
+    """The longest pause before retry ``attempt``: the table's full jitter, or botocore's (1 s base, 20 s cap)."""
+    return min(5.0, 0.05 * 2**attempt) if retried_by == "table" else min(20.0, 2.0 ** (attempt - 1))
+
+
 @pytest.mark.parametrize(
-    ("faults", "fault"),
+    ("faults", "fault", "retried_by"),
     [
-        pytest.param(event_puts, fails(400, "ProvisionedThroughputExceededException"), id="throttled"),
-        pytest.param(event_puts, fails(400, "ThrottlingException"), id="throttling-exception"),
-        pytest.param(event_puts, fails(400, "RequestLimitExceeded"), id="request-limit"),
-        pytest.param(event_puts, fails(500, "InternalServerError"), id="internal-error"),
-        pytest.param(event_puts, fails(503, "ServiceUnavailable"), id="service-unavailable"),
-        pytest.param(reads, fails(400, "ProvisionedThroughputExceededException"), id="read-throttled"),
-        pytest.param(reads, leaves_every_key_unprocessed, id="unprocessed-keys"),
+        pytest.param("puts", answers(400, "ProvisionedThroughputExceededException"), "botocore", id="throttled"),
+        pytest.param("puts", answers(400, "ThrottlingException"), "botocore", id="throttling-exception"),
+        pytest.param("puts", answers(400, "RequestLimitExceeded"), "botocore", id="request-limit"),
+        pytest.param("puts", answers(500, "InternalServerError"), "botocore", id="internal-error"),
+        pytest.param("puts", answers(503, "ServiceUnavailable"), "botocore", id="service-unavailable"),
+        pytest.param("reads", answers(400, "ProvisionedThroughputExceededException"), "botocore", id="read-throttled"),
+        pytest.param("reads", leaves_every_key_unprocessed, "table", id="unprocessed-keys"),
     ],
 )
 def test_when_write_retries_run_out_the_message_fails_and_nothing_claims_success(
-    pipeline, context, sleeps, logs, capsys, faults, fault
+    pipeline, context, wire, sleeps, logs, capsys, faults, fault, retried_by
 ):
     # Given a file with Redshift events and a file without any, in one batch, and DynamoDB that never accepts
     # a put of an event item (or never answers the read of what is stored)
     messages = queued(pipeline, (KEY, trail_file(redshift_events(3))), (OTHER_KEY, trail_file([DECOY])))
-    refused = faults(default=fault)
+    refused = getattr(wire, faults)(default=fault)
     # When the handler processes the batch
     response = lambda_handler(pipeline.event(messages), context)
     # Then the writing file's message fails (SQS retries it, then dead-letters it) after every attempt with
-    # growing jittered pauses, and only the file that needed no write succeeds
+    # growing jittered pauses (botocore's standard mode; the table's own for unprocessed keys), and only the file
+    # that needed no write succeeds
     assert failed_ids(response) == {message_for(messages, KEY)["MessageId"]}
     assert refused.calls == 8  # the attempts at the first item (or the read): the file fails there
-    assert len(sleeps) == 7
-    assert all(0 <= pause <= min(5.0, 0.05 * 2**attempt) for attempt, pause in enumerate(sleeps, start=1))
+    pauses = getattr(sleeps, retried_by)
+    assert len(pauses) == 7
+    assert (sleeps.botocore if retried_by == "table" else sleeps.table) == []  # no retries on top of the retries
+    assert all(0 <= pause <= longest_pause(retried_by, attempt) for attempt, pause in enumerate(pauses, start=1))
     assert stored_count(pipeline) == 0
     # And the metrics and the log say the file failed, never that it was processed or its items written
     metrics = emf_metrics(capsys.readouterr().out)

@@ -71,7 +71,7 @@ def test_write_type_examples(name, resource, principal):
 )
 def test_a_missing_read_only_counts_as_a_write(read_only, is_write):
     # Given a record whose readOnly is true, false, a string, null or missing
-    record = {"eventID": "e1", "eventSource": "redshift.amazonaws.com"}
+    record = {"eventID": "e1", "eventTime": "2024-05-01T12:00:00Z", "eventSource": "redshift.amazonaws.com"}
     if read_only != "missing":
         record["readOnly"] = read_only
     # When it becomes an item
@@ -94,7 +94,8 @@ def test_odd_values_are_left_out_and_the_event_keeps_them():
     # Given a record with nulls, numbers, non-ASCII text and a lone surrogate
     record = {
         "eventID": "e-ü",
-        "eventTime": None,
+        "eventTime": "2024-05-01T12:00:00Z",
+        "awsRegion": None,
         "eventSource": "redshift.amazonaws.com",
         "eventName": 7,
         "userIdentity": {"type": "Root", "accountId": "111122223333"},
@@ -102,10 +103,10 @@ def test_odd_values_are_left_out_and_the_event_keeps_them():
     }
     # When it becomes an item
     item = build_item(record, Match(MatchedBy.EVENT_SOURCE), source_object=SOURCE)
-    # Then absent or non-string fields are not attributes, the time index is skipped, and the event is whole
-    assert "eventTime" not in item
+    # Then null or non-string fields are not attributes, and the event is whole
+    assert "awsRegion" not in item
     assert "eventName" not in item
-    assert "timeBucket" not in item
+    assert item["timeBucket"]["S"].startswith("2024-05#")
     assert item["principal"] == {"S": "Root:111122223333"}
     assert item["resource"] == {"S": "cluster:café"}
     item["event"]["S"].encode("utf-8")
@@ -120,11 +121,12 @@ def test_retention_sets_the_ttl_from_the_event_time():
     # Then it expires 30 days after the event
     assert item[schema.TTL_ATTRIBUTE] == {"N": str(expiry_epoch("2020-08-19T17:55:59Z", 30))}
     assert expiry_epoch("2020-08-19T17:55:59Z", 30) == 1597859759 + 30 * 86400
-    # and an event whose time cannot be read is kept rather than given a time of its own
-    timeless = build_item(
-        record | {"eventTime": "yesterday"}, Match(MatchedBy.EVENT_SOURCE), source_object=SOURCE, retention_days=30
-    )
-    assert schema.TTL_ATTRIBUTE not in timeless
+    # and an event whose time cannot be read is not given a time of its own: it is not an event item at all (the
+    # pipeline quarantines it, tests/unit/test_record_bounds.py)
+    with pytest.raises(InvalidRecordError, match="eventTime 'yesterday'"):
+        build_item(
+            record | {"eventTime": "yesterday"}, Match(MatchedBy.EVENT_SOURCE), source_object=SOURCE, retention_days=30
+        )
 
 
 @pytest.mark.parametrize(

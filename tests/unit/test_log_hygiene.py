@@ -4,6 +4,7 @@ The escaping of control and bidi characters in ``redtrail query`` tables and JSO
 test_cli_helpers.py::test_control_characters_cannot_reach_the_terminal; here it is tested on stored items.
 """
 
+import contextlib
 import gzip
 import io
 import json
@@ -217,6 +218,144 @@ def test_query_output_of_stored_items_escapes_terminal_control_characters():
     assert "\\u001b[2J" in outputs["table"]
     assert json.loads(outputs["json"])[0]["eventName"] == crafted
     assert json.loads(outputs["jsonl"])["event"] == item["event"]["S"]
+
+
+# An OSC title change, a bell and a screen erase: what a crafted key, name or value may carry to a terminal.
+PAYLOAD = "\x1b]0;title\x07\x1b[2J"
+
+
+def _status_table() -> str:
+    from redtrail.cli.status import Status
+    from redtrail.contracts.stack_outputs import StackResources
+
+    resources = StackResources(
+        stack_name=f"Redtrail{PAYLOAD}",
+        bucket=f"bucket{PAYLOAD}",
+        key_prefix=f"AWSLogs/{PAYLOAD}",
+        queue_url=f"https://sqs/{PAYLOAD}",
+        dead_letter_queue_url=f"https://sqs/dead{PAYLOAD}",
+        table=f"table{PAYLOAD}",
+        function=f"function{PAYLOAD}",
+        topic=f"topic{PAYLOAD}",
+        dashboard=f"dashboard{PAYLOAD}",
+    )
+    status = Status(resources, f"us-east-1{PAYLOAD}", 1, 2, 3, 4, {f"Redtrail-{PAYLOAD}": f"ALARM{PAYLOAD}"}, PAYLOAD)
+    return "\n".join(status.lines())
+
+
+def _verify_table() -> str:
+    from redtrail.cli import verify
+    from redtrail.contracts.integrity import ProblemCode
+    from redtrail.core.ledger import Problem
+
+    chain = verify.ChainReport(f"AWSLogs/1/{PAYLOAD}", "1", PAYLOAD, 3, f"2024-05-01T00:00:00Z{PAYLOAD}", 1)
+    problem = Problem(ProblemCode.LOG_NOT_IN_DIGEST, f"s3://b/{PAYLOAD}", PAYLOAD, detected_at=PAYLOAD)
+    return verify.render(verify.Report([chain], [problem]), "table")
+
+
+def _progress_bar() -> str:
+    from redtrail.cli.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    progress = Progress(f"files{PAYLOAD}", total=2, stream=terminal)
+    progress.advance(note=f"s3://b/{PAYLOAD}")
+    progress.advance(note=PAYLOAD)
+    progress.close()
+    # the bar's own controls: a carriage return before each drawing, an erase to the end of the line after it
+    drawn = terminal.getvalue()
+    assert drawn.count("\r") == drawn.count("\x1b[K") == 2
+    return drawn.replace("\r", "").replace("\x1b[K", "")
+
+
+def _query_table() -> str:
+    row = {"eventTime": "2024-05-01T00:00:00Z", "matchedBy": PAYLOAD, "redshiftServiceAccountRegion": PAYLOAD}
+    return render([row], "table")
+
+
+def _alerts_table() -> str:
+    from redtrail.cli import alerts
+
+    item = {name: {"S": f"{name}{PAYLOAD}"} for name in ("alertTime", "alertRule", "alertSubject", "alertEvent")}
+    return alerts.render([item], "table")
+
+
+def _shown_event() -> str:
+    from redtrail.cli import show
+
+    item = {
+        "eventID": {"S": f"e{PAYLOAD}"},
+        "eventName": {"S": PAYLOAD},
+        "detections": {"L": [{"S": PAYLOAD}, {"S": "redshift-cluster-public"}]},
+        "event": {"S": json.dumps({"eventName": PAYLOAD, "requestParameters": {PAYLOAD: [PAYLOAD]}})},
+    }
+    return show.render(item, "text") + "\n" + show.missing(PAYLOAD, PAYLOAD)
+
+
+def _rules_table() -> str:
+    from redtrail.cli import rules
+    from redtrail.core.detections import RULES, Rule
+
+    rule = RULES[0]
+    crafted = Rule(PAYLOAD, rule.severity, frozenset({PAYLOAD}), frozenset({PAYLOAD}), PAYLOAD, PAYLOAD, rule.predicate)
+    return rules.render("table", [crafted, *RULES])
+
+
+def _cli(arguments: list[str]) -> Any:
+    def run(capsys) -> str:
+        with contextlib.suppress(SystemExit):  # argparse's usage errors
+            main(arguments)
+        return "".join(capsys.readouterr())
+
+    return run
+
+
+def _warning(capsys) -> str:
+    from redtrail.cli.main import warn
+    from redtrail.cli.status import stack_state_problem
+
+    warn(str(stack_state_problem(f"Redtrail{PAYLOAD}", f"UPDATE_IN_PROGRESS{PAYLOAD}")))
+    return "".join(capsys.readouterr())
+
+
+PRINTING_PATHS: dict[str, Any] = {
+    "status table": lambda _: _status_table(),
+    "verify table": lambda _: _verify_table(),
+    "progress bar": lambda _: _progress_bar(),
+    "query table (matchedBy and its region)": lambda _: _query_table(),
+    "alerts table": lambda _: _alerts_table(),
+    "show": lambda _: _shown_event(),
+    "rules": lambda _: _rules_table(),
+    "the stack-state warning": _warning,
+    # one-line errors that quote what was typed or what AWS said, and argparse's usage errors
+    "error: no such stack": _cli(["status", "--region", "us-east-1", "--stack-name", f"Redtrail{PAYLOAD}"]),
+    "error: a bad severity": _cli(["query", "--table", "t", "--severity", PAYLOAD]),
+    "error: a bad time": _cli(["query", "--table", "t", "--since", PAYLOAD]),
+    "usage: an unknown argument": _cli(["query", PAYLOAD]),
+    "usage: an unknown choice": _cli(["query", "--format", PAYLOAD]),
+    "usage: a bad number": _cli(["query", "--limit", PAYLOAD]),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PRINTING_PATHS))
+def test_no_printing_path_of_the_cli_lets_a_terminal_escape_through(path, monkeypatch, capsys):
+    # Given values holding an OSC title sequence, a bell and a screen erase, in whatever a command prints: stack
+    # outputs and alarm names, ledger entries, file names in the progress bar, stored items, rules, the names and
+    # times a user typed, and what AWS answered
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # When the command's output is rendered, or the command runs (stdout and stderr)
+    with mock_aws():
+        output = PRINTING_PATHS[path](capsys)
+    # Then no control character reaches the terminal raw: each is shown as an escape
+    assert output
+    assert TERMINAL_CONTROL.findall(output) == [], output
+    assert "\x1b" not in output
+    assert "\\u001b" in output or "\\x1b" in output
 
 
 class _Context:

@@ -70,3 +70,42 @@ def test_local_objects_use_the_path_as_their_uri():
     # Then the local one is its path and the S3 one is s3://bucket/key
     assert TrailObject("", "dir/file.json").uri == "dir/file.json"
     assert TrailObject("b", "k").uri == "s3://b/k"
+
+
+CLOUDTRAIL_KEYS = [
+    "AWSLogs/111122223333/CloudTrail/us-east-2/2013/12/13/111122223333_CloudTrail_us-east-2_20131213T1920Z_LnPgDQnpkSKEsppV.json.gz",
+    "AWSLogs/o-abc123defg/111122223333/CloudTrail/eu-west-1/2024/05/01/"
+    "111122223333_CloudTrail_eu-west-1_20240501T1200Z_a+b.json.gz",
+]
+
+
+def test_cloudtrail_sns_notifications_name_every_delivered_file():
+    # Given the message CloudTrail publishes to a trail's SNS topic when it delivers log files (its documented
+    # shape: the bucket and a list of plain, not URL-encoded, keys), as SQS receives it from the topic: wrapped in
+    # SNS's envelope, or raw
+    message = json.dumps({"s3Bucket": "log-archive-trail", "s3ObjectKey": CLOUDTRAIL_KEYS})
+    wrapped = json.dumps(
+        {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-2:111122223333:t", "Message": message}
+    )
+    # When they are read
+    # Then each names every file, keys as they are ('+' stays a plus)
+    expected = [TrailObject("log-archive-trail", key) for key in CLOUDTRAIL_KEYS]
+    assert objects_in_message(wrapped) == expected
+    assert objects_in_message(message) == expected
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"s3ObjectKey": ["AWSLogs/k.json.gz"]},
+        {"s3Bucket": "b", "s3ObjectKey": "AWSLogs/k.json.gz"},
+        {"s3Bucket": "b", "s3ObjectKey": [""]},
+        {"s3Bucket": "b", "s3ObjectKey": [7]},
+    ],
+)
+def test_cloudtrail_notifications_without_a_bucket_or_keys_raise(document):
+    # Given a CloudTrail-shaped notification without a bucket, or whose keys are not a list of keys
+    # When it is read
+    # Then a NotificationError fails the message (and the function dead-letters it with the reason)
+    with pytest.raises(NotificationError):
+        objects_in_notification(document)

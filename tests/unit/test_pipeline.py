@@ -4,7 +4,7 @@ import pytest
 
 from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.errors import TrailFileError
-from redtrail.core.pipeline import Status, StoredItems, analyze, process_object
+from redtrail.core.pipeline import Refused, Status, StoredItems, analyze, process_object
 from redtrail.core.s3_events import StoredObject, TrailObject
 from redtrail.core.trail_file import SkipReason
 from tests.support import BARE_OPTIONS, event, trail_file
@@ -45,6 +45,7 @@ def test_analyze_keeps_redshift_events_once_and_counts_the_rest():
     assert ids[2].startswith("rejected#")
     assert analysis.items[2]["rejectReason"] == {"S": "record has no eventID"}
     assert (outcome.records, outcome.kept, outcome.duplicates) == (7, 3, 1)
+    assert outcome.duplicates_differing == 1  # the ClientToken example is the same call with one field more
     assert (outcome.rejected, outcome.quarantined) == (1, 1)
     assert outcome.write_events == 2
     assert outcome.sensitive_events == 1
@@ -60,6 +61,7 @@ def test_encryption_context_matches_are_counted():
     # Given a KMS call from an account not in the table, for a Redshift cluster
     record = {
         "eventID": "e1",
+        "eventTime": "2024-05-01T12:00:00Z",
         "eventSource": "kms.amazonaws.com",
         "userIdentity": {"accountId": "999999999999"},
         "requestParameters": {"encryptionContext": {"aws:redshift:arn": "arn:aws:redshift:xx-new-1:1:cluster:c"}},
@@ -157,3 +159,30 @@ def test_routine_data_plane_writes_are_kept_but_not_counted_as_alarmed_writes():
         "qev2-tab",
         "modify",
     }
+
+
+def test_items_dynamodb_refused_are_counted_as_quarantined_and_raise_no_alert():
+    # Given a trail object with a high-severity event and another, and a table that refuses the first one's item
+    # (and quarantines its record instead)
+    public = event("authorize_datashare") | {
+        "eventID": "public-1",
+        "eventName": "ModifyCluster",
+        "requestParameters": {"clusterIdentifier": "c1", "publiclyAccessible": True},
+    }
+    body = trail_file([public, event("create_connection")])
+
+    def refusing(items):
+        return StoredItems(written=2, refused=(Refused("public-1", "table t: ValidationException: too big"),))
+
+    def process(write):
+        return process_object(
+            TrailObject("b", KEY), read=lambda _: StoredObject(body), write=write, options=BARE_OPTIONS
+        )
+
+    # When it is processed
+    outcome = process(refusing)
+    # Then the refused event counts as quarantined, not kept, and raises no alert (it is not an event of the table),
+    # where stored it would
+    assert (outcome.kept, outcome.quarantined, outcome.written) == (1, 1, 2)
+    assert outcome.detected == []
+    assert [found.event_id for found in process(FakeTable().write).detected] == ["public-1"]

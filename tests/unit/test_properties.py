@@ -164,7 +164,14 @@ def test_arbitrary_records_are_kept_rejected_or_ignored(records):
 def test_records_with_array_or_object_classification_fields_do_not_crash(record):
     # Given a Redshift event, then a record whose eventSource, userIdentity.invokedBy or eventName is an array
     # or an object (valid JSON; these once raised TypeError: unhashable, failing the whole file)
-    body = json.dumps({"Records": [{"eventID": "ok", "eventSource": "redshift.amazonaws.com"}, record]}).encode()
+    body = json.dumps(
+        {
+            "Records": [
+                {"eventID": "ok", "eventSource": "redshift.amazonaws.com", "eventTime": "2024-01-01T00:00:00Z"},
+                record,
+            ]
+        }
+    ).encode()
     # When the file is analyzed
     analysis = analyze_body(body, source=SOURCE, options=replace(OPTIONS, retention_days=None))
     # Then the odd record is ignored or quarantined, and the good event is still kept

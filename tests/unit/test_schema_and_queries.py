@@ -129,6 +129,62 @@ def test_other_filters_narrow_the_chosen_index():
     assert request["ExpressionAttributeNames"]["#f0"] == "eventSource"
 
 
+TWENTY_YEARS = (datetime(2006, 1, 1, tzinfo=UTC), datetime(2025, 12, 31, 23, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("query", "count", "why", "asks"),
+    [
+        pytest.param(
+            EventQuery(*TWENTY_YEARS, source="redshift-data.amazonaws.com"),
+            960,
+            "240 months x 4 shards of the byTime index; --source only filters what they return",
+            True,
+            id="20 years of one eventSource",
+        ),
+        pytest.param(
+            EventQuery(*TWENTY_YEARS, writes_only=True, excluded_event_names=("ExecuteStatement",)),
+            960,
+            "240 months x 4 shards of the byWrite index; --alarmed only filters what they return",
+            True,
+            id="20 years of --alarmed",
+        ),
+        pytest.param(EventQuery(*TWENTY_YEARS, rejected=True), 240, "240 months of the byRejected index", True),
+        pytest.param(
+            EventQuery(datetime(2024, 1, 1, tzinfo=UTC), datetime(2026, 1, 31, tzinfo=UTC)),
+            100,
+            "25 months x 4 shards of the byTime index",
+            False,
+            id="25 months: 100 Queries, the most unasked",
+        ),
+        pytest.param(EventQuery(SINCE, UNTIL), schema.TIME_SHARDS, "1 month x 4 shards of the byTime index", False),
+        pytest.param(
+            EventQuery(*TWENTY_YEARS, event_name="DeleteCluster", source="redshift.amazonaws.com"),
+            1,
+            "1 value of the byEventName index",
+            False,
+            id="20 years of one eventName",
+        ),
+        pytest.param(
+            EventQuery(*TWENTY_YEARS, severities=(Severity.HIGH, Severity.CRITICAL)),
+            2,
+            "2 values of the bySeverity index",
+            False,
+        ),
+    ],
+)
+def test_what_a_query_costs_is_said_before_it_runs(query, count, why, asks):
+    # Given a query: a time range on the time-bucket indexes is one Query per month and shard, whatever filters
+    # that are not keys (an eventSource) keep; a key is one Query per value
+    # When its cost is worked out
+    cost = queries.cost(query)
+    # Then it is the number of requests the query will make, with the reason, and more than 100 needs consent
+    assert cost.queries == count == len(queries.requests(query))
+    assert cost.why == why
+    assert cost.is_costly is asks
+    assert cost.describe() == f"this query may make {count} DynamoDB Queries ({why})"
+
+
 def test_a_reversed_range_is_an_error():
     # Given a range whose start is after its end
     # When it is planned

@@ -5,14 +5,11 @@ import json
 import random
 from datetime import UTC, datetime
 
-import pytest
-
 from redtrail.cli.output import plain
 from redtrail.contracts import schema
 from redtrail.contracts.settings import DEFAULT_REDACT_FIELDS, Settings
 from redtrail.core import queries
 from redtrail.core.classify import Match, MatchedBy
-from redtrail.core.errors import TrailFileError
 from redtrail.core.items import MAX_INLINE_EVENT_BYTES, build_item, redacted
 from redtrail.core.pipeline import analyze
 from tests.support import BARE_OPTIONS, event
@@ -89,14 +86,21 @@ def test_a_record_without_event_id_is_quarantined_with_its_reason():
     assert analysis.outcome.kept == 0
 
 
-def test_a_record_too_large_even_compressed_fails_its_file_with_the_reason():
-    # Given a Redshift event whose text does not compress below the item limit
+def test_a_record_too_large_even_compressed_is_quarantined_as_a_stub_beside_the_stored_events():
+    # Given a file with a Redshift event whose text does not compress below the item limit, then a good event
     noise = random.Random(7).randbytes(400_000).hex()
     record = event("execute_statement") | {"requestParameters": {"sql": noise}}
+    good = event("create_namespace")
     # When the file is analyzed
-    # Then the file fails (to be dead-lettered with the reason) rather than losing the record
-    with pytest.raises(TrailFileError, match="cannot be stored"):
-        analyze([record], source=SOURCE, options=BARE_OPTIONS)
+    analysis = analyze([record, good], source=SOURCE, options=BARE_OPTIONS, now=NOW)
+    # Then the good event is stored, and the big one is quarantined as a stub with the reason and where it is
+    # (record 0 of the trail file), rather than failing the file or losing the record
+    event_item, stub = sorted(analysis.items, key=lambda item: item["eventID"]["S"].startswith("rejected#"))
+    assert event_item["eventID"] == {"S": good["eventID"]}
+    assert stub["recordEventID"] == {"S": record["eventID"]}
+    assert stub["recordIndex"] == {"N": "0"}
+    assert "compressed, over the item limit" in stub["rejectReason"]["S"]
+    assert (analysis.outcome.kept, analysis.outcome.quarantined) == (1, 1)
 
 
 def test_quarantined_records_are_queried_by_ingestion_month():

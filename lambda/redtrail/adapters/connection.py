@@ -1,6 +1,7 @@
 """Where the CLI (and the dev tools) reach AWS: one session per region, endpoint and profile, typed clients.
 
-The function makes its clients with boto3's defaults instead (its region and credentials are the runtime's).
+The function makes its clients with boto3's defaults instead (its region and credentials are the runtime's);
+DynamoDB's, here and there, with botocore's standard retry mode.
 """
 
 from dataclasses import dataclass, field
@@ -36,7 +37,10 @@ class Connection:
         return self.session.client("s3", endpoint_url=self.endpoint_url)
 
     def dynamodb(self) -> "DynamoDBClient":
-        return self.session.client("dynamodb", endpoint_url=self.endpoint_url)
+        """With botocore's standard retry mode, as the function's (``adapters.dynamodb.RETRIES``)."""
+        from redtrail.adapters.dynamodb import RETRIES  # here: commands that use no table need not import it
+
+        return self.session.client("dynamodb", endpoint_url=self.endpoint_url, config=RETRIES)
 
     def sqs(self) -> "SQSClient":
         return self.session.client("sqs", endpoint_url=self.endpoint_url)

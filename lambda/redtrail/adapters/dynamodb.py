@@ -1,22 +1,23 @@
 """DynamoDB: the event table (writes that never replace, queries, creation from the shared definition) and its
 detection items."""
 
-import gzip
 import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from redtrail.adapters.aws_calls import batches, error_code
 from redtrail.contracts import alerts, schema
 from redtrail.contracts.alerts import AlertState
-from redtrail.core.errors import TableError, TableNotFoundError, TableWriteError
-from redtrail.core.items import CONTENT_ATTRIBUTE, Item, content_sha256
-from redtrail.core.pipeline import Conflict, StoredItems
+from redtrail.core.errors import ItemRejectedError, RedtrailError, TableError, TableNotFoundError, TableWriteError
+from redtrail.core.items import CONTENT_ATTRIBUTE, Item, content_sha256, event_text, refused_item
+from redtrail.core.pipeline import Conflict, Refused, StoredItems
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,58 +25,94 @@ if TYPE_CHECKING:
 READ_BATCH_SIZE = 100  # BatchGetItem's limit
 SUMMARY_PROJECTION = f"{schema.PARTITION_KEY}, {CONTENT_ATTRIBUTE}, sourceObject"
 EVENT_PROJECTION = f"{SUMMARY_PROJECTION}, event, eventGzip"
-_THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-}
+MAX_ATTEMPTS = 8  # per call, the first one included
+# botocore's standard retry mode retries throttling (ProvisionedThroughputExceededException, ThrottlingException,
+# RequestLimitExceeded...) and transient errors (500, 502, 503, 504, connection errors) with exponential backoff
+# and full jitter (1 s base for throttling, 25 ms for DynamoDB's other errors, 20 s at most), within a per-client
+# retry quota. Its ``max_attempts`` counts the retries: 7 retries, 8 attempts in all.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS - 1})
+REFUSED = "ValidationException"  # DynamoDB refuses the request as it is: sent again, it is refused again
 
 
 class EventTable:
     """Writes items to the event table without ever replacing one: an item already stored with the same content
     is left as it is, one with other content is a conflict (the first stays). Reads what is stored with
-    BatchGetItem (100 a request), writes each new item with a conditional PutItem, retrying throttling."""
+    BatchGetItem (100 a request), writes each new item with a conditional PutItem.
+
+    Throttling and transient errors are retried by botocore (``RETRIES``: the client made here has it; an injected
+    client keeps its own); BatchGetItem's ``UnprocessedKeys``, which botocore does not retry, are asked again
+    here, with the same kind of backoff."""
 
     def __init__(
         self,
         table_name: str,
         client: "DynamoDBClient | None" = None,
         *,
-        max_attempts: int = 8,
+        max_attempts: int = MAX_ATTEMPTS,
         base_delay: float = 0.05,
         max_delay: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = table_name
-        self._dynamodb = client or boto3.client("dynamodb")
-        self._max_attempts = max_attempts
+        self._dynamodb = client or boto3.client("dynamodb", config=RETRIES)
+        self._max_attempts = max_attempts  # of the UnprocessedKeys loop
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._sleep = sleep
 
     def write(self, items: Sequence[Item]) -> StoredItems:
-        """Store the items that are new; raises TableWriteError when DynamoDB refuses after retries."""
-        stored = self._stored([item[schema.PARTITION_KEY]["S"] for item in items], SUMMARY_PROJECTION)
-        older = [event_id for event_id, found in stored.items() if CONTENT_ATTRIBUTE not in found]
-        if older:  # stored before content hashes: compare by their events
-            stored |= self._stored(older, EVENT_PROJECTION)
-        written, unchanged, conflicts = 0, 0, []
-        for item in items:
+        """Store the items that are new; raises TableWriteError when DynamoDB fails after botocore's retries, and
+        ItemRejectedError (permanent) when it refuses a read, or a record's quarantine item. Either way the error's
+        ``written`` is the number of items written before it.
+
+        An event item DynamoDB refuses (ValidationException) is quarantined instead (its stored event under a
+        ``rejected#`` key, DynamoDB's message as the reason): one malformed item does not fail its file."""
+        written, unchanged, conflicts, refused = 0, 0, [], []
+        try:
+            stored = self._stored([item[schema.PARTITION_KEY]["S"] for item in items], SUMMARY_PROJECTION)
+            older = [event_id for event_id, found in stored.items() if CONTENT_ATTRIBUTE not in found]
+            if older:  # stored before content hashes: compare by their events
+                stored |= self._stored(older, EVENT_PROJECTION)
+            for item in items:
+                event_id = item[schema.PARTITION_KEY]["S"]
+                current = stored.get(event_id)
+                if current is None:
+                    try:
+                        put = self._put_new(item)
+                    except ItemRejectedError as error:
+                        refused.append(Refused(event_id, str(error)))
+                        if self._quarantine_refused(item, error):
+                            written += 1
+                        else:  # quarantined by an earlier delivery of the file
+                            unchanged += 1
+                        continue
+                    if put:
+                        written += 1
+                        continue
+                    # Written meanwhile, by a concurrent delivery: read it as it is now (a strongly consistent read).
+                    current = self._stored([event_id], EVENT_PROJECTION, consistent=True)[event_id]
+                if _content(current) == _content(item):
+                    unchanged += 1
+                else:
+                    conflicts.append(Conflict(event_id, str(current.get("sourceObject", {}).get("S", "?"))))
+        except RedtrailError as error:
+            error.written = written
+            raise
+        return StoredItems(written, unchanged, tuple(conflicts), tuple(refused))
+
+    def _quarantine_refused(self, item: Item, error: ItemRejectedError) -> bool:
+        """Put the quarantine item of an event item DynamoDB refused; False when it is stored already. Raises
+        ItemRejectedError (the file is refused whole, permanently) when there is none to make (the refused item
+        was a quarantine item) or DynamoDB refuses it too."""
+        try:
+            stand_in = refused_item(item, f"DynamoDB refused the event's item: {error}", now=datetime.now(UTC))
+        except ValueError:
+            raise error from None
+        try:
+            return self._put_new(stand_in)
+        except ItemRejectedError as again:
             event_id = item[schema.PARTITION_KEY]["S"]
-            current = stored.get(event_id)
-            if current is None:
-                if self._put_new(item):
-                    written += 1
-                    continue
-                # Written meanwhile, by a concurrent delivery: read it as it is now (a strongly consistent read).
-                current = self._stored([event_id], EVENT_PROJECTION, consistent=True)[event_id]
-            if _content(current) == _content(item):
-                unchanged += 1
-            else:
-                conflicts.append(Conflict(event_id, str(current.get("sourceObject", {}).get("S", "?"))))
-        return StoredItems(written, unchanged, tuple(conflicts))
+            raise ItemRejectedError(f"eventID {event_id[:100]!r}: {error}; its quarantine item: {again}") from again
 
     def _stored(
         self, event_ids: Sequence[str], projection: str, *, consistent: bool = False
@@ -89,8 +126,6 @@ class EventTable:
                     self._backoff(attempt)
                 asked = {"Keys": keys, "ProjectionExpression": projection, "ConsistentRead": consistent}
                 response = self._read({self.name: asked})
-                if response is None:  # throttled: try again
-                    continue
                 for item in response.get("Responses", {}).get(self.name, []):
                     found[item[schema.PARTITION_KEY]["S"]] = dict(item)
                 keys = response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
@@ -103,36 +138,27 @@ class EventTable:
         return found
 
     def _put_new(self, item: Item) -> bool:
-        """Put an item that must not exist yet; False when it does."""
-        for attempt in range(self._max_attempts):
-            if attempt:
-                self._backoff(attempt)
-            try:
-                self._dynamodb.put_item(
-                    TableName=self.name,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(#id)",
-                    ExpressionAttributeNames={"#id": schema.PARTITION_KEY},
-                )
-                return True
-            except ClientError as error:
-                code = error_code(error)
-                if code == "ConditionalCheckFailedException":
-                    return False
-                if code in _THROTTLED:
-                    continue
-                raise _write_error(self.name, error) from error
-            except BotoCoreError as error:
-                raise TableWriteError(f"table {self.name}: {error}") from error
-        raise TableWriteError(f"table {self.name}: still throttled after {self._max_attempts} attempts")
+        """Put an item that must not exist yet; False when it does. ItemRejectedError when DynamoDB refuses it."""
+        try:
+            self._dynamodb.put_item(
+                TableName=self.name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": schema.PARTITION_KEY},
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise _write_error(self.name, error) from error
+        except BotoCoreError as error:
+            raise TableWriteError(f"table {self.name}: {error}") from error
+        return True
 
     def _read(self, request: Any) -> Any:
-        """One BatchGetItem; None when throttled (the caller backs off and retries)."""
+        """One BatchGetItem (botocore retries throttling; what it leaves unprocessed is the caller's)."""
         try:
             return self._dynamodb.batch_get_item(RequestItems=request)
         except ClientError as error:
-            if error_code(error) in _THROTTLED:
-                return None
             raise _write_error(self.name, error) from error
         except BotoCoreError as error:
             raise TableWriteError(f"table {self.name}: {error}") from error
@@ -234,10 +260,17 @@ class DetectionTable:
 
 
 def _write_error(table: str, error: ClientError) -> Exception:
+    """The error of a failed write or read: DynamoDB's refusal is permanent, with its message; anything else (what
+    botocore's retries left: throttling, 5xx) may pass, and is retried by SQS."""
     code = error_code(error)
     if code == "ResourceNotFoundException":
         return TableNotFoundError(f"table {table} does not exist")
-    return TableWriteError(f"table {table}: {code or error}")
+    message = str(error.response.get("Error", {}).get("Message") or "")
+    if code == REFUSED:
+        return ItemRejectedError(f"table {table}: {code}: {message}" if message else f"table {table}: {code}")
+    retries = error.response.get("ResponseMetadata", {}).get("RetryAttempts")
+    attempts = f" after {retries + 1} attempts" if isinstance(retries, int) else ""
+    return TableWriteError(f"table {table}: {code or error}{attempts}" + (f": {message}" if message else ""))
 
 
 def _content(item: Mapping[str, Any]) -> str | None:
@@ -245,10 +278,7 @@ def _content(item: Mapping[str, Any]) -> str | None:
     value = item.get(CONTENT_ATTRIBUTE, {}).get("S")
     if value:
         return str(value)
-    text = item.get("event", {}).get("S")
-    packed = item.get("eventGzip", {}).get("B")
-    if packed is not None:
-        text = gzip.decompress(bytes(packed)).decode("utf-8")
+    text = event_text(item)
     if not text:
         return None
     try:

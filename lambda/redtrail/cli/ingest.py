@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redtrail.cli.output import escape
 from redtrail.cli.progress import Progress
 from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.errors import RedtrailError, StorageError
@@ -25,16 +26,29 @@ class IngestOptions:
     workers: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A source that failed, why, and the items its write had stored before it failed (a retry leaves them)."""
+
+    source: str
+    reason: str
+    written: int = 0
+
+
 @dataclass
 class IngestSummary:
     read: int = 0
     skipped: int = 0
     records: int = 0
     kept: int = 0
-    written: int = 0
+    written: int = 0  # items: events, and quarantined records; with those of failed files written before they failed
     unchanged: int = 0
     conflicts: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    quarantined: int = 0
+    duplicates: int = 0
+    duplicates_differing: int = 0
+    not_objects: int = 0
+    failed: list[Failure] = field(default_factory=list)
 
     def add(self, outcome: FileOutcome) -> None:
         if outcome.status is Status.SKIPPED:
@@ -46,22 +60,52 @@ class IngestSummary:
         self.written += outcome.written
         self.unchanged += outcome.unchanged
         self.conflicts += len(outcome.conflicts)
+        self.quarantined += outcome.quarantined
+        self.duplicates += outcome.duplicates
+        self.duplicates_differing += outcome.duplicates_differing
+        self.not_objects += outcome.rejected
+
+    def fail(self, failure: Failure) -> None:
+        self.failed.append(failure)
+        self.written += failure.written
 
     @property
     def files(self) -> int:
         return self.read + self.skipped + len(self.failed)
 
     def lines(self) -> list[str]:
+        """The summary, every count of what was not stored as an event said, every data value escaped."""
         lines = [
             f"files: {self.read} read, {self.skipped} skipped, {len(self.failed)} failed",
             f"records: {self.records}, events kept: {self.kept}, items written: {self.written}"
             + (f", already stored: {self.unchanged}" if self.unchanged else ""),
         ]
+        if self.quarantined:
+            lines.append(
+                f"quarantined: {self.quarantined} records kept with their reason, not as events"
+                " (list them: redtrail query --rejected)"
+            )
+        if self.duplicates:
+            differing = f", {self.duplicates_differing} of them with other content" if self.duplicates_differing else ""
+            lines.append(
+                f"duplicates: {self.duplicates} records repeat an eventID of their file{differing}"
+                " (the first one is kept)"
+            )
+        if self.not_objects:
+            lines.append(f"not objects: {self.not_objects} records are not JSON objects (counted, not stored)")
         if self.conflicts:
             lines.append(
                 f"conflicts: {self.conflicts} eventIDs already stored with other content (the stored ones stay)"
             )
-        lines += [f"failed: {source}: {reason}" for source, reason in self.failed]
+        partial = [failure for failure in self.failed if failure.written]
+        if partial:
+            lines.append(
+                f"partly written: {len(partial)} failed files wrote {sum(f.written for f in partial)} items before"
+                " they failed (counted above; ingesting them again leaves those as they are)"
+            )
+        for failure in self.failed:
+            written = f" ({failure.written} items written before)" if failure.written else ""
+            lines.append(f"failed: {escape(failure.source)}: {escape(failure.reason)}{written}")
         return lines
 
 
@@ -75,7 +119,7 @@ def run_ingest(sources: Sequence[str], options: IngestOptions) -> IngestSummary:
             if isinstance(result, FileOutcome):
                 summary.add(result)
             else:
-                summary.failed.append(result)
+                summary.fail(result)
             progress.advance(note=f"{summary.kept} events kept")
     finally:
         progress.close()
@@ -88,12 +132,12 @@ def trail_objects(sources: Sequence[str], options: IngestOptions, summary: Inges
         if source.startswith("s3://"):
             bucket, _, prefix = source.removeprefix("s3://").partition("/")
             if not bucket:
-                summary.failed.append((source, "no bucket in S3 URI"))
+                summary.fail(Failure(source, "no bucket in S3 URI"))
                 continue
             try:
                 yield from _Worker(options).store().list(bucket, prefix)
             except RedtrailError as error:
-                summary.failed.append((source, str(error)))
+                summary.fail(Failure(source, str(error)))
             continue
         path = Path(source)
         if path.is_dir():
@@ -101,10 +145,10 @@ def trail_objects(sources: Sequence[str], options: IngestOptions, summary: Inges
         elif path.is_file():
             yield TrailObject("", str(path))
         else:
-            summary.failed.append((source, "no such file or directory"))
+            summary.fail(Failure(source, "no such file or directory"))
 
 
-Result = FileOutcome | tuple[str, str]
+Result = FileOutcome | Failure
 
 
 def _results(objects: Sequence[TrailObject], options: IngestOptions) -> Iterable[Result]:
@@ -166,7 +210,7 @@ class _Worker:
             options = self.options.pipeline
             return process_object(trail_object, read=read, write=self.writer(), options=options, hashed=False)
         except RedtrailError as error:
-            return (trail_object.uri, str(error))
+            return Failure(trail_object.uri, str(error), error.written)
 
 
 _worker: _Worker | None = None

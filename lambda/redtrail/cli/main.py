@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from redtrail.cli import timeparse
+from redtrail.cli.output import escape
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 from redtrail.core.errors import RedtrailError
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from redtrail.adapters.connection import Connection
     from redtrail.contracts.settings import PipelineOptions
     from redtrail.contracts.stack_outputs import StackResources
@@ -33,6 +36,22 @@ class CliError(Exception):
     """A problem to report in one line, without a traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose messages are escaped like query output: a usage error quotes what was typed."""
+
+    def _print_message(self, message: str, file: "SupportsWrite[str] | None" = None) -> None:
+        super()._print_message("\n".join(map(escape, message.split("\n"))), file)
+
+
+def _error(message: object) -> None:
+    """One line on stderr, escaped (messages quote names, paths and AWS's words)."""
+    print(f"redtrail: error: {escape(str(message))}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(f"redtrail: warning: {escape(message)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``redtrail`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -40,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser(plugins=not arguments or arguments[0] not in BUILT_IN_COMMANDS).parse_args(arguments)
     try:
         return int(args.command(args))
-    except (CliError, RedtrailError, ValueError, KeyError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"redtrail: error: {message}", file=sys.stderr)
+    except (CliError, RedtrailError, ValueError, KeyError, OverflowError) as error:
+        # OverflowError: a date beyond year 9999 computed from what was typed
+        _error(error.args[0] if isinstance(error, KeyError) and error.args else error)
         return 2
     except KeyboardInterrupt:
         print("redtrail: interrupted", file=sys.stderr)
@@ -50,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if not type(error).__module__.startswith("botocore"):
             raise
-        print(f"redtrail: error: {_botocore_message(error)}", file=sys.stderr)
+        _error(_botocore_message(error))
         return 2
 
 
@@ -64,7 +83,8 @@ def _botocore_message(error: Exception) -> str:
 
 
 def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="redtrail", description="Redshift's CloudTrail events, in DynamoDB.")
+    # subcommands are made by the same class as the parser (argparse's default), so their messages are escaped too
+    parser: argparse.ArgumentParser = _Parser(prog="redtrail", description="Redshift's CloudTrail events, in DynamoDB.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     aws = _aws_options("--region")
@@ -217,21 +237,37 @@ def aws(args: argparse.Namespace) -> "Connection":
     return connection
 
 
-def stack_resources(args: argparse.Namespace) -> "StackResources":
-    """The deployed stack's resources, from its outputs; a one-line error when there is no such stack."""
-    from redtrail.adapters.cloudformation import stack_outputs
+def stack_resources(args: argparse.Namespace, *, warn_unsettled: bool = True) -> "StackResources":
+    """The deployed stack's resources, from its outputs; a one-line error when there is no such stack.
+
+    A stack that is not CREATE_COMPLETE or UPDATE_COMPLETE (a deployment under way, failed or rolled back) is
+    reported on stderr: its bucket notification, say, may not exist yet. Its state is kept in ``args.stack_state``.
+    """
+    from redtrail.adapters.cloudformation import describe_stack
+    from redtrail.cli.status import stack_state_problem
     from redtrail.contracts.stack_outputs import StackResources
     from redtrail.core.errors import StackNotFoundError
 
     try:
-        outputs = stack_outputs(args.stack_name, aws(args).cloudformation())
+        stack = describe_stack(args.stack_name, aws(args).cloudformation())
     except StackNotFoundError:
         where = f" at {args.endpoint_url}" if args.endpoint_url else ""
         raise CliError(
             f"stack {args.stack_name} not found in {args.region}{where}: deploy it (npx cdk deploy, or redtrail "
             "local), or name it with --stack-name"
         ) from None
-    return StackResources.from_outputs(args.stack_name, outputs)
+    args.stack_state = stack.status
+    problem = stack_state_problem(args.stack_name, stack.status)
+    try:
+        resources = StackResources.from_outputs(args.stack_name, stack.outputs)
+    except KeyError:
+        if problem is None:
+            raise
+        later = " yet: try again when the deployment is complete" if stack.status.endswith("_IN_PROGRESS") else ""
+        raise CliError(f"{problem}; it has no outputs{later}") from None
+    if problem and warn_unsettled:
+        warn(problem)
+    return resources
 
 
 def table_name(args: argparse.Namespace) -> str:
@@ -262,7 +298,7 @@ def ingest_command(args: argparse.Namespace) -> int:
         event_table = EventTable(table, aws(args).dynamodb())
         if args.create_table:
             if event_table.create():
-                print(f"created table {table}", file=sys.stderr)
+                print(f"created table {escape(table)}", file=sys.stderr)
         elif not event_table.exists():
             raise CliError(f"table {table} does not exist (use --create-table to create it)")
     options = IngestOptions(
@@ -341,6 +377,12 @@ def query_command(args: argparse.Namespace) -> int:
         query = replace(query, excluded_event_names=options.routine_write_event_names)
     else:
         name = table_name(args)
+    cost = queries.cost(query)
+    if cost.is_costly:  # said before it runs: a long range without a key is one Query per month and shard
+        warn(
+            f"{cost.describe()}: narrow --since/--until, or use a key "
+            "(--event-name, --principal, --actor, --resource, --account, --detection, --severity)"
+        )
     table = EventTable(name, aws(args).dynamodb())
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
     if not args.rejected:
@@ -416,7 +458,7 @@ def status_command(args: argparse.Namespace) -> int:
     from redtrail.adapters.sqs import Queue
     from redtrail.cli.status import Status
 
-    resources = stack_resources(args)
+    resources = stack_resources(args, warn_unsettled=args.format == "json")  # the table says it itself
     sqs = aws(args).sqs()
     waiting, in_flight = Queue(resources.queue_url, sqs).depth()
     dead_letters, _ = Queue(resources.dead_letter_queue_url, sqs).depth()
@@ -428,6 +470,7 @@ def status_command(args: argparse.Namespace) -> int:
         dead_letters=dead_letters,
         items=EventTable(resources.table, aws(args).dynamodb()).item_count(),
         alarms=alarm_states(f"{resources.stack_name}-", aws(args).cloudwatch()),
+        stack_state=args.stack_state,
     )
     print(json.dumps(status.as_json(), indent=2) if args.format == "json" else "\n".join(status.lines()))
     return 0
@@ -456,7 +499,8 @@ def backfill_command(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    print(f"queued {sent} trail files from {args.source} for the function fleet ({resources.queue_url})")
+    where = f"{escape(args.source)} for the function fleet ({escape(resources.queue_url)})"
+    print(f"queued {sent} trail files from {where}")
     return 0
 
 

@@ -76,7 +76,7 @@ def _cell(row: Mapping[str, Any], column: str) -> str:
     if value is None:
         return "-"
     if column == "matchedBy" and row.get("redshiftServiceAccountRegion"):
-        return f"{value}({row['redshiftServiceAccountRegion']})"
+        return escape(f"{value}({row['redshiftServiceAccountRegion']})")
     if isinstance(value, bool):
         return "write" if value else "read"
     return escape(str(value))

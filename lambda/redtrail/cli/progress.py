@@ -4,6 +4,8 @@ import sys
 import time
 from typing import TextIO
 
+from redtrail.cli.output import escape
+
 
 class Progress:
     """``[#####.....] 50/100 files, 12.3/s, 42 events kept`` redrawn in place, at most 10 times a second."""
@@ -32,7 +34,8 @@ class Progress:
         if self.total:
             filled = int(20 * self.done / self.total)
             bar = f"[{'#' * filled}{'.' * (20 - filled)}] "
-        return f"{bar}{counted} {self.label}, {rate:.1f}/s{', ' + note if note else ''}"
+        # the label and note may hold names (a file's, a key's): escaped, unlike the bar's own \r and erase
+        return escape(f"{bar}{counted} {self.label}, {rate:.1f}/s{', ' + note if note else ''}")
 
     def close(self) -> None:
         if self.enabled and self.done:

@@ -3,7 +3,27 @@
 from dataclasses import dataclass
 from typing import Any
 
+from redtrail.cli.output import escape
 from redtrail.contracts.stack_outputs import StackResources
+
+# The states of a stack whose resources are all there, as its template describes them.
+SETTLED_STATES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
+
+
+def stack_state_problem(stack_name: str, state: str) -> str | None:
+    """What a stack in ``state`` (its ``StackStatus``) means for files arriving now; None when it is settled."""
+    if state in SETTLED_STATES:
+        return None
+    if state.endswith("_IN_PROGRESS"):
+        why = "its bucket notification may not exist yet; files uploaded now may not be processed"
+    elif state == "UPDATE_ROLLBACK_COMPLETE":
+        why = "its last update failed and was rolled back: it runs the version deployed before"
+    else:
+        why = (
+            "its deployment did not complete: resources, the bucket notification among them, may be missing; "
+            "files uploaded now may not be processed"
+        )
+    return f"stack {stack_name} is {state or 'in an unknown state'}: {why}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,10 +35,12 @@ class Status:
     dead_letters: int
     items: int
     alarms: dict[str, str]
+    stack_state: str = ""  # the stack's StackStatus
 
     def as_json(self) -> dict[str, Any]:
         return {
             **self.resources.as_json(),
+            "stackStatus": self.stack_state,
             "region": self.region,
             "queueDepth": self.queue_waiting,
             "queueInFlight": self.queue_in_flight,
@@ -28,8 +50,11 @@ class Status:
         }
 
     def lines(self) -> list[str]:
+        """The table: every value escaped (stack outputs and alarm names are data, not terminal commands)."""
+        problem = stack_state_problem(self.resources.stack_name, self.stack_state)
         rows = [
-            ("stack", f"{self.resources.stack_name} ({self.region})"),
+            ("stack", f"{self.resources.stack_name} ({self.region}): {self.stack_state or '-'}"),
+            *([("warning", problem)] if problem else []),
             ("bucket", f"s3://{self.resources.bucket}/{self.resources.key_prefix}"),
             (
                 "ingest queue",
@@ -45,4 +70,4 @@ class Status:
             rows += [(f"alarm {name}", state) for name, state in sorted(self.alarms.items())]
         else:
             rows.append(("alarms", "none found"))
-        return [f"{name:<18} {value}" for name, value in rows]
+        return [f"{escape(name):<18} {escape(value)}" for name, value in rows]

@@ -125,14 +125,14 @@ def render(found: Report, fmt: str) -> str:
     for chain in found.chains:
         lines.append(
             f"{escape(chain.chain)}: {chain.digests_verified} digests verified, "
-            f"last digest ended {chain.last_digest_end}, {chain.problems} problems"
+            f"last digest ended {escape(chain.last_digest_end)}, {chain.problems} problems"
         )
     if found.problems:
         lines.append("")
         lines.append(f"{len(found.problems)} problems:")
     for problem in found.problems:
-        lines.append(f"  {problem.code.value:<24} {escape(problem.object)}")
-        lines.append(f"  {'':<24} {escape(problem.detail)} ({problem.detected_at})")
+        lines.append(f"  {escape(problem.code.value):<24} {escape(problem.object)}")
+        lines.append(f"  {'':<24} {escape(problem.detail)} ({escape(problem.detected_at)})")
     if not found.problems:
         lines.append("no problems")
     return "\n".join(lines)

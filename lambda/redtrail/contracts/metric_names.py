@@ -16,12 +16,15 @@ class MetricName(StrEnum):
     RECORDS_READ = "RecordsRead"
     RECORDS_REJECTED = "RecordsRejected"
     RECORDS_QUARANTINED = "RecordsQuarantined"
+    RECORDS_DUPLICATED = "RecordsDuplicated"  # an eventID already seen in the same file: the first is kept
+    DUPLICATES_WITH_OTHER_CONTENT = "DuplicatesWithOtherContent"  # of those, copies that differ from the first
     EVENTS_KEPT = "EventsKept"
     WRITE_EVENTS = "WriteEvents"
     SENSITIVE_EVENTS = "SensitiveEvents"
     ENCRYPTION_CONTEXT_MATCHES = "EncryptionContextMatches"
     ITEMS_WRITTEN = "ItemsWritten"
     ITEMS_UNCHANGED = "ItemsUnchanged"  # already stored with the same content
+    ITEMS_WRITTEN_BEFORE_FAILURE = "ItemsWrittenBeforeFailure"  # by a file whose write then failed (retried)
     EVENTS_BY_SOURCE = "EventsBySource"
     DIGESTS_VERIFIED = "DigestsVerified"
     LOGS_VERIFIED = "LogsVerified"

@@ -58,6 +58,11 @@ DEFAULT_ROUTINE_WRITE_EVENT_NAMES: tuple[str, ...] = (
 """Write-type eventNames the write alarm does not count: routine data-plane calls, not changes to Redshift."""
 
 DEFAULT_ALERT_MAX_AGE_HOURS = 24
+# The inflated size a trail file may reach (a zip bomb inflates 1 MB to 1 GB): a quarter of the function's memory,
+# as the reader may hold the text and, when every record is a candidate, about twice as much again in picks.
+INFLATED_SHARE_OF_MEMORY = 4
+DEFAULT_MAX_INFLATED_MB = 128  # a quarter of the function's default 512 MB; also the CLI's, which has no such memory
+LAMBDA_MEMORY_VARIABLE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by Lambda itself (MB), not by the stack
 SWEEP_MINUTES = 15  # how often the schedule runs the ledger's sweep (the heartbeat alarm's period is two sweeps)
 
 
@@ -76,10 +81,29 @@ class Env(StrEnum):
     DATASHARE_CONSUMERS = "DATASHARE_CONSUMERS"
     ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
     ALERT_MAX_AGE_HOURS = "ALERT_MAX_AGE_HOURS"
+    MAX_INFLATED_MB = "MAX_INFLATED_MB"
 
 
 DEFAULT_DIGEST_HEARTBEAT_MINUTES = 90
 DEFAULT_LOG_GRACE_MINUTES = 60
+
+
+def default_max_inflated_mb(memory_mb: int) -> int:
+    """The inflated size a function of ``memory_mb`` reads a trail file up to, when not configured: a quarter."""
+    return max(memory_mb // INFLATED_SHARE_OF_MEMORY, 1)
+
+
+def _max_inflated_mb(environ: Mapping[str, str]) -> int:
+    """``MAX_INFLATED_MB``; unset: derived from the memory Lambda reports, else (the CLI) the fixed default."""
+    text = environ.get(Env.MAX_INFLATED_MB, "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"{Env.MAX_INFLATED_MB} must be a positive whole number of MB, not {text!r}")
+        return int(text)
+    memory = environ.get(LAMBDA_MEMORY_VARIABLE, "").strip()
+    if memory.isdigit() and int(memory) > 0:
+        return default_max_inflated_mb(int(memory))
+    return DEFAULT_MAX_INFLATED_MB
 
 
 def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -98,12 +122,19 @@ class PipelineOptions:
     routine_write_event_names: tuple[str, ...] = DEFAULT_ROUTINE_WRITE_EVENT_NAMES
     # Datashare consumers (account IDs, or keywords such as ADX) a datashare may be authorized to unreported.
     datashare_consumers: tuple[str, ...] = ()
+    # A file inflating to more is refused (TrailFileError) as it inflates, before it can exhaust the memory.
+    max_inflated_mb: int = DEFAULT_MAX_INFLATED_MB
+
+    @property
+    def max_inflated_bytes(self) -> int:
+        return self.max_inflated_mb << 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "PipelineOptions":
-        """From ``RETENTION_DAYS``, ``SENSITIVE_EVENT_NAMES``, ``REDACT_FIELDS``, ``ROUTINE_WRITE_EVENT_NAMES`` and
-        ``DATASHARE_CONSUMERS`` (comma-separated); unset variables take the defaults. Raises ValueError on a bad
-        retention."""
+        """From ``RETENTION_DAYS``, ``SENSITIVE_EVENT_NAMES``, ``REDACT_FIELDS``, ``ROUTINE_WRITE_EVENT_NAMES``,
+        ``DATASHARE_CONSUMERS`` (comma-separated) and ``MAX_INFLATED_MB``; unset variables take the defaults (for
+        ``MAX_INFLATED_MB``, a quarter of ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE`` in Lambda). Raises ValueError on a
+        bad retention or size."""
         retention = environ.get(Env.RETENTION_DAYS, "").strip()
         if retention and (not retention.isdigit() or int(retention) < 1):
             raise ValueError(f"{Env.RETENTION_DAYS} must be a positive whole number, not {retention!r}")
@@ -113,6 +144,7 @@ class PipelineOptions:
             _names(environ.get(Env.REDACT_FIELDS), DEFAULT_REDACT_FIELDS),
             _names(environ.get(Env.ROUTINE_WRITE_EVENT_NAMES), DEFAULT_ROUTINE_WRITE_EVENT_NAMES),
             _names(environ.get(Env.DATASHARE_CONSUMERS), ()),
+            _max_inflated_mb(environ),
         )
 
     def environment(self) -> dict[str, str]:
@@ -122,6 +154,7 @@ class PipelineOptions:
             Env.REDACT_FIELDS.value: ",".join(self.redact_fields),
             Env.ROUTINE_WRITE_EVENT_NAMES.value: ",".join(self.routine_write_event_names),
             Env.DATASHARE_CONSUMERS.value: ",".join(self.datashare_consumers),
+            Env.MAX_INFLATED_MB.value: str(self.max_inflated_mb),
         }
         if self.retention_days is not None:
             environment[Env.RETENTION_DAYS.value] = str(self.retention_days)

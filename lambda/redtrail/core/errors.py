@@ -4,9 +4,19 @@
 class RedtrailError(Exception):
     """Base of every error redtrail raises on purpose."""
 
+    # Items a write had stored before this error stopped it (the event table's writer sets it): a file that fails
+    # half-way is reported with what it did write, which a retry then finds unchanged.
+    written: int = 0
+
 
 class TrailFileError(RedtrailError):
     """A trail object whose content cannot be read as CloudTrail records (corrupt, not JSON...)."""
+
+
+class ItemRejectedError(TrailFileError):
+    """DynamoDB refused an item built from the file (``ValidationException``, its message kept) and its record could
+    not be quarantined instead: the same file is refused the same way again, so no retry can mend it (permanent:
+    the message goes to the dead-letter queue at once, with the reason)."""
 
 
 class ObjectNotFoundError(RedtrailError):

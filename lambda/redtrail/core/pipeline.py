@@ -14,10 +14,18 @@ from typing import Any
 from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.classify import MatchedBy, classify
 from redtrail.core.detections import Detection, DetectionContext, detect
-from redtrail.core.errors import TrailFileError
-from redtrail.core.items import InvalidRecordError, Item, ItemTooLargeError, build_item, quarantine_item, redacted
+from redtrail.core.items import (
+    CONTENT_ATTRIBUTE,
+    InvalidRecordError,
+    Item,
+    ItemTooLargeError,
+    build_item,
+    quarantine_item,
+    quarantine_stub,
+    redacted,
+)
 from redtrail.core.s3_events import StoredObject, TrailObject
-from redtrail.core.selective_reader import load_picked, select, select_text
+from redtrail.core.selective_reader import Selection, load_picked, select, select_text
 from redtrail.core.trail_file import SkipReason, decompress, records_in, skip_reason
 from redtrail.core.trail_keys import parse_log_key
 
@@ -34,12 +42,24 @@ class Conflict:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """An event item DynamoDB refused (its message the reason): its record was quarantined instead."""
+
+    event_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredItems:
-    """What a write did: items written, items already stored with the same content, conflicts."""
+    """What a write did: items written (quarantine items among them), items already stored with the same content,
+    conflicts, and event items DynamoDB refused, whose records were quarantined instead.
+
+    A write that fails part of the way raises with ``error.written``: the items it had written before."""
 
     written: int = 0
     unchanged: int = 0
     conflicts: tuple[Conflict, ...] = ()
+    refused: tuple[Refused, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +95,7 @@ class FileOutcome:
     rejected: int = 0  # records that are not JSON objects (counted, not stored)
     quarantined: int = 0  # Redshift-family records kept as rejected#… items with their reason
     duplicates: int = 0  # the same eventID twice in the file: the first is kept
+    duplicates_differing: int = 0  # of those, copies with other content than the one kept
     unchanged: int = 0  # already stored, same content (a file delivered twice, an organization trail's copy)
     conflicts: tuple[Conflict, ...] = ()  # already stored with other content: nothing stored over it
     by_source: Counter[str] = field(default_factory=Counter)
@@ -101,13 +122,13 @@ def analyze(
 ) -> Analysis:
     """Classify ``records`` and build one item per kept event (first occurrence of an eventID wins).
 
-    A kept record that cannot become an event item (no eventID, too large even compressed, or delivered for
-    another account than ``account``, the one its file's key names) is quarantined: kept as a ``rejected#…``
-    item with its reason.
+    A kept record that cannot become an event item (no usable eventID or eventTime, too large even compressed,
+    or delivered for another account than ``account``, the one its file's key names) is quarantined: kept as a
+    ``rejected#…`` item with its reason (one too large even for that: a stub naming its index in ``records``).
     """
     tally = _Tally(source, len(records), options, now, account)
-    for record in records:
-        tally.add(record)
+    for position, record in enumerate(records):
+        tally.add(record, position=position)
     return tally.analysis()
 
 
@@ -124,29 +145,45 @@ def analyze_body(
     outcome carries the SHA-256 of the uncompressed text, hashed as it inflates (unless not ``hashed``).
 
     None when the file has no ``Records``. Only the records the selective reader picks are decoded, from their
-    own bytes; when it cannot decide, the reference parser (stdlib ``json``) reads the whole file.
+    own bytes; when it cannot decide, the reference parser (stdlib ``json``) reads the whole file. The picks do
+    not say where each record is: a file with a record too large even for the quarantine, whose stub names its
+    index, is read again by the reference parser (a malformed file only: CloudTrail's records are at most 256 KB).
     """
     hasher = hashlib.sha256() if hashed else None
-    selection = select(body, hasher)
+    limit = options.max_inflated_bytes
+    text = None
+    selection = select(body, hasher, limit=limit)  # a large gzip file, hashed as it inflates
     if selection is None:
-        text = decompress(body)
+        text = decompress(body, limit)
         # Inflated into one buffer: hashed while it is in the CPU's caches.
         hasher = hashlib.sha256(text) if hashed else None
         selection = select_text(text)
-        if selection is None:
-            records = records_in(text)
-            if records is None:
-                return None
-            analysis = analyze(records, source=source, options=options, now=now, account=account)
-            analysis.outcome.sha256 = hasher.hexdigest() if hasher else None
-            return analysis
-    tally = _Tally(source, selection.count, options, now, account)
-    for raw in selection.picked:
-        record, floats = load_picked(raw)
-        tally.add(record, floats=floats)
-    analysis = tally.analysis()
+    analysis = None if selection is None else _analyze_picks(selection, source, options, now, account)
+    if analysis is None:
+        records = records_in(decompress(body, limit) if text is None else text)
+        if records is None:
+            return None
+        analysis = analyze(records, source=source, options=options, now=now, account=account)
     analysis.outcome.sha256 = hasher.hexdigest() if hasher else None
     return analysis
+
+
+def _analyze_picks(
+    selection: Selection, source: str, options: PipelineOptions, now: datetime | None, account: str | None
+) -> Analysis | None:
+    """``analyze`` of the records the selective reader picked; None when one needs its index in the file."""
+    tally = _Tally(source, selection.count, options, now, account)
+    try:
+        for raw in selection.picked:
+            record, floats = load_picked(raw)
+            tally.add(record, floats=floats)
+    except _PositionUnknownError:
+        return None
+    return tally.analysis()
+
+
+class _PositionUnknownError(Exception):
+    """A record needs its index in the file (for its stub), which the selective reader's picks do not carry."""
 
 
 class _Tally:
@@ -163,8 +200,9 @@ class _Tally:
         self.detection_context = DetectionContext(frozenset(options.datashare_consumers))
         self.routine = frozenset(options.routine_write_event_names)
 
-    def add(self, record: Any, *, floats: bool = True) -> None:
-        """Count ``record`` and keep its item; ``floats=False``: it holds no float (see ``items.event_json``)."""
+    def add(self, record: Any, *, floats: bool = True, position: int | None = None) -> None:
+        """Count ``record`` and keep its item; ``floats=False``: it holds no float (see ``items.event_json``);
+        ``position``: its index in the file's records (None: unknown, see ``analyze_body``)."""
         outcome = self.outcome
         if not isinstance(record, Mapping):
             outcome.rejected += 1
@@ -174,8 +212,10 @@ class _Tally:
             return
         recipient = record.get("recipientAccountId")
         if self.account is not None and recipient != self.account:
-            reason = f"recipientAccountId {recipient!r} is not the account {self.account} its file was delivered for"
-            self._quarantine(record, reason, floats)
+            reason = (
+                f"recipientAccountId {_quoted(recipient)} is not the account {self.account} its file was delivered for"
+            )
+            self._quarantine(record, reason, floats, position)
             return
         detections = tuple(detect(record, self.detection_context))
         try:
@@ -189,11 +229,14 @@ class _Tally:
                 detections=detections,
             )
         except InvalidRecordError as error:
-            self._quarantine(record, str(error), floats)
+            self._quarantine(record, str(error), floats, position)
             return
         event_id = item["eventID"]["S"]
-        if event_id in self.items:
+        kept = self.items.get(event_id)
+        if kept is not None:
             outcome.duplicates += 1
+            if kept[CONTENT_ATTRIBUTE] != item[CONTENT_ATTRIBUTE]:
+                outcome.duplicates_differing += 1
             return
         self.items[event_id] = item
         outcome.kept += 1
@@ -209,19 +252,21 @@ class _Tally:
         if match.matched_by is MatchedBy.ENCRYPTION_CONTEXT:
             outcome.encryption_context_matches += 1
 
-    def _quarantine(self, record: Mapping[str, Any], reason: str, floats: bool) -> None:
+    def _quarantine(self, record: Mapping[str, Any], reason: str, floats: bool, position: int | None) -> None:
+        stored = redacted(record, self.options.redact_fields)
+        now = self.now or datetime.now(UTC)
         try:
-            item = quarantine_item(
-                redacted(record, self.options.redact_fields),
-                reason,
-                source_object=self.outcome.source,
-                now=self.now or datetime.now(UTC),
-                floats=floats,
-            )
+            item = quarantine_item(stored, reason, source_object=self.outcome.source, now=now, floats=floats)
         except ItemTooLargeError as error:
-            # Not even the quarantine can hold it: fail the file (it goes to the dead-letter queue with the
-            # reason) rather than lose the record silently.
-            raise TrailFileError(f"a Redshift-family record cannot be stored: {error}") from error
+            # Not even the quarantine can hold it: a stub says what it was and where it is (the trail file is
+            # retained), and the rest of the file is stored.
+            if position is None:
+                raise _PositionUnknownError from error
+            reason = reason if reason == str(error) else f"{reason}; {error}"
+            reason = f"{reason}; not stored: the record is Records[{position}] of sourceObject"
+            item = quarantine_stub(
+                stored, reason, source_object=self.outcome.source, now=now, position=position, floats=floats
+            )
         if item["eventID"]["S"] not in self.items:
             self.items[item["eventID"]["S"]] = item
             self.outcome.quarantined += 1
@@ -250,8 +295,17 @@ def process_object(
     outcome = analysis.outcome
     outcome.delivered_at = stored.modified
     if analysis.items:
-        result = write(analysis.items)
+        result = write(analysis.items)  # on failure: raises, with ``error.written`` the items written before
         outcome.written, outcome.unchanged, outcome.conflicts = result.written, result.unchanged, result.conflicts
-        conflicted = {conflict.event_id for conflict in result.conflicts}
-        outcome.detected = [found for found in outcome.detected if found.event_id not in conflicted]
+        # Refused by DynamoDB and quarantined in its stead: not an event of the table.
+        outcome.kept -= len(result.refused)
+        outcome.quarantined += len(result.refused)
+        not_stored = {conflict.event_id for conflict in result.conflicts} | {r.event_id for r in result.refused}
+        outcome.detected = [found for found in outcome.detected if found.event_id not in not_stored]
     return outcome
+
+
+def _quoted(value: object, limit: int = 64) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a reason may quote a field of any length."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"

@@ -14,6 +14,8 @@ Item = dict[str, Any]
 RunQuery = Callable[[dict[str, Any]], Iterator[Item]]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_IN_OPERANDS = 100  # DynamoDB: values of one IN
+# A plan of more Queries is said before it runs: a time range is one Query per month and shard.
+MAX_QUERIES_UNSAID = 100
 _SEVERITIES = {severity.value: severity for severity in Severity}
 
 
@@ -98,6 +100,47 @@ def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
             return index, [value]
     index = schema.BY_WRITE if query.writes_only else schema.BY_TIME
     return index, schema.buckets_between(since, until)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """How many Queries a plan makes: one per partition at least (more when one has pages), fewer only when the
+    limit of rows is reached first."""
+
+    index: schema.Index
+    queries: int
+    why: str
+
+    @property
+    def is_costly(self) -> bool:
+        """Whether the plan is worth a word before it runs."""
+        return self.queries > MAX_QUERIES_UNSAID
+
+    def describe(self) -> str:
+        return f"this query may make {self.queries} DynamoDB Queries ({self.why})"
+
+
+def cost(query: EventQuery) -> Cost:
+    """What ``query`` costs, and why, in words: a time range on ``byTime``, ``byWrite`` or ``byRejected`` asks every
+    month (and shard) of the range, whatever the filters that are not keys (``--source``) keep of it."""
+    index, partitions = plan(query)
+    if index in (schema.BY_TIME, schema.BY_WRITE):
+        months = len(partitions) // schema.TIME_SHARDS
+        why = f"{_counted(months, 'month')} x {schema.TIME_SHARDS} shards of the {index.name} index"
+        filters = [
+            flag for flag, value in (("--source", query.source), ("--alarmed", query.excluded_event_names)) if value
+        ]
+        if filters:
+            why += f"; {' and '.join(filters)} only filter{'s' if len(filters) == 1 else ''} what they return"
+    elif index is schema.BY_REJECTED:
+        why = f"{_counted(len(partitions), 'month')} of the {index.name} index"
+    else:
+        why = f"{_counted(len(partitions), 'value')} of the {index.name} index"
+    return Cost(index, len(partitions), why)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def requests(query: EventQuery) -> list[dict[str, Any]]:

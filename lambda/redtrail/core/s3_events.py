@@ -1,4 +1,4 @@
-"""Trail objects named by queue messages: S3 event notifications, also via SNS or EventBridge. Pure."""
+"""Trail objects named by queue messages: S3 notifications (plain, via SNS or EventBridge) and CloudTrail's. Pure."""
 
 import json
 from collections.abc import Mapping
@@ -43,7 +43,7 @@ def objects_in_message(body: str) -> list[TrailObject]:
 
 
 def objects_in_notification(document: Any) -> list[TrailObject]:
-    """The created objects in an S3 notification document (plain, SNS-wrapped or EventBridge)."""
+    """The created objects in a notification document: S3's (plain, SNS-wrapped or EventBridge) or CloudTrail's."""
     if not isinstance(document, Mapping):
         raise NotificationError("notification is not a JSON object")
     if document.get("Event") == "s3:TestEvent":
@@ -52,6 +52,8 @@ def objects_in_notification(document: Any) -> list[TrailObject]:
         return objects_in_message(document["Message"])
     if document.get("detail-type") == "Object Created":
         return [_eventbridge_object(document.get("detail"))]
+    if "s3ObjectKey" in document:
+        return _cloudtrail_objects(document)
     records = document.get("Records")
     if not isinstance(records, list):
         raise NotificationError("notification has no Records list")
@@ -81,6 +83,20 @@ def _eventbridge_object(detail: Any) -> TrailObject:
         return TrailObject(str(detail["bucket"]["name"]), str(detail["object"]["key"]))
     except (KeyError, TypeError) as error:
         raise NotificationError("EventBridge event without bucket.name and object.key") from error
+
+
+def _cloudtrail_objects(document: Mapping[str, Any]) -> list[TrailObject]:
+    """CloudTrail's notification of delivered log files: ``{"s3Bucket": ..., "s3ObjectKey": [...]}``.
+
+    The keys are plain (not URL-encoded, unlike S3's notifications).
+    """
+    bucket = document.get("s3Bucket")
+    keys = document.get("s3ObjectKey")
+    if not isinstance(bucket, str) or not bucket or not isinstance(keys, list):
+        raise NotificationError("CloudTrail notification without s3Bucket and an s3ObjectKey list")
+    if not all(isinstance(key, str) and key for key in keys):
+        raise NotificationError("CloudTrail notification with an s3ObjectKey that is not a key")
+    return [TrailObject(bucket, key) for key in keys]
 
 
 def notification_body(trail_object: TrailObject, *, region: str, event_time: datetime) -> str:

@@ -33,7 +33,14 @@ from msgspec import Raw, Struct
 
 from redtrail.core.classify import ENCRYPTION_CONTEXT_PREFIX, REDSHIFT_SOURCES
 from redtrail.core.service_accounts import SERVICE_ACCOUNT_REGIONS
-from redtrail.core.trail_file import GZIP_MAGIC, NotSingleMemberError, inflated_chunks, load_json, stated_length
+from redtrail.core.trail_file import (
+    DEFAULT_INFLATE_LIMIT,
+    GZIP_MAGIC,
+    NotSingleMemberError,
+    inflated_chunks,
+    load_json,
+    stated_length,
+)
 
 WHOLE_TEXT_BYTES = 8 << 20  # a gzip file inflating to more is read in pieces (``select``): faster from about 8 MB
 PIECE_BYTES = 24_000
@@ -98,16 +105,20 @@ class Hasher(Protocol):
     def update(self, data: bytes, /) -> None: ...
 
 
-def select(body: bytes, hasher: Hasher | None = None) -> Selection | None:
+def select(body: bytes, hasher: Hasher | None = None, *, limit: int = DEFAULT_INFLATE_LIMIT) -> Selection | None:
     """The picks of a large compact gzip trail file, read as it is inflated; None for any other file.
 
     Large: inflating to more than ``WHOLE_TEXT_BYTES`` by its gzip trailer. Smaller files are faster read whole
     (``select_text``), as their text still fits in the CPU's caches. ``hasher`` is fed the text as it inflates
     (on None it holds a part of it only).
+
+    A file whose trailer states more than ``limit`` bytes is left to ``decompress``, which refuses it without
+    holding its text (here its picks would pile up first); one that inflates past the length its trailer states
+    is left to it as soon as it does, and TrailFileError is raised when the text passes ``limit``.
     """
-    if not body.startswith(GZIP_MAGIC) or stated_length(body) <= WHOLE_TEXT_BYTES:
+    if not body.startswith(GZIP_MAGIC) or not WHOLE_TEXT_BYTES < stated_length(body) <= limit:
         return None
-    chunks = inflated_chunks(body)
+    chunks = inflated_chunks(body, limit)
     try:
         return _read_pieces(_pieces(chunks if hasher is None else _fed(chunks, hasher)))
     except NotSingleMemberError:

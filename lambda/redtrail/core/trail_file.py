@@ -1,6 +1,7 @@
 """Reading a CloudTrail log file: which keys are logs, and the records inside one. Pure."""
 
 import gzip
+import io
 import json
 import struct
 import zlib
@@ -10,6 +11,7 @@ from typing import Any
 
 from isal import igzip_lib, isal_zlib
 
+from redtrail.contracts.settings import DEFAULT_MAX_INFLATED_MB, Env
 from redtrail.core.errors import TrailFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -17,6 +19,8 @@ INFLATE_INPUT_BYTES = 16_384  # compressed bytes fed per step of inflated_chunks
 # JSON per chunk at most: buffers this small are reused from the heap, larger ones are fresh pages (page
 # faults, about half the cost of the inflating itself).
 INFLATED_CHUNK_BYTES = 65_536
+# The inflated size a file may reach unless the caller says otherwise (``PipelineOptions.max_inflated_bytes``).
+DEFAULT_INFLATE_LIMIT = DEFAULT_MAX_INFLATED_MB << 20
 _FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 2, 4, 8, 16
 
 
@@ -49,22 +53,53 @@ def skip_reason(key: str) -> SkipReason | None:
     return None
 
 
-def decompress(body: bytes) -> bytes:
+def decompress(body: bytes, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
     """The file's JSON text: gunzipped when it starts with the gzip magic bytes, else as is.
 
     A single gzip member (what CloudTrail writes) is inflated by ISA-L and checked against its CRC and
-    length; anything else (several members, padding, damage) goes through ``gzip.decompress``, so the
-    result and every error are the stdlib's.
+    length; anything else (several members, padding, damage, a trailer that understates the length) is read
+    as ``gzip.decompress`` reads it, so the result and every error are the stdlib's. Text beyond ``limit`` bytes
+    is refused (TrailFileError "inflates beyond"), having cost no more memory than a chunk: a text is held only
+    once it is known to fit.
     """
     if not body.startswith(GZIP_MAGIC):
         return body
-    text = _inflate_single_member(body)
-    if text is not None:
-        return text
+    if stated_length(body) <= limit:
+        text = _inflate_single_member(body)
+        if text is not None:
+            return text
+    return _inflate_members(body, limit)
+
+
+def too_large(limit: int) -> TrailFileError:
+    """The error of a file whose text would pass ``limit`` bytes."""
+    size = f"{limit >> 20} MB" if limit >= 1 << 20 and not limit % (1 << 20) else f"{limit} bytes"
+    return TrailFileError(f"inflates beyond {size} ({Env.MAX_INFLATED_MB.value})")
+
+
+def _inflate_members(body: bytes, limit: int) -> bytes:
+    """``gzip.decompress(body)`` (the stdlib's reader, checks and errors), refusing a text beyond ``limit`` bytes:
+    counted first, in chunks that are let go, then kept. Twice the work, for files that are not one intact member
+    (CloudTrail writes none), so that a refused file never held more than a chunk."""
     try:
-        return gzip.decompress(body)
+        size = sum(len(chunk) for chunk in _member_chunks(body, limit))
+        text = io.BytesIO()  # grows in place (no copy of the whole, unlike joining chunks)
+        for chunk in _member_chunks(body, size):
+            text.write(chunk)
     except (OSError, EOFError, zlib.error) as error:
         raise TrailFileError(f"corrupt gzip: {error}") from error
+    return text.getvalue()
+
+
+def _member_chunks(body: bytes, limit: int) -> Iterator[bytes]:
+    """The text of every gzip member of ``body`` (the stdlib's reader), in chunks; TrailFileError past ``limit``."""
+    size = 0
+    with gzip.GzipFile(fileobj=io.BytesIO(body)) as members:
+        while chunk := members.read(INFLATED_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            yield chunk
 
 
 def _inflate_single_member(body: bytes) -> bytes | None:
@@ -89,17 +124,18 @@ def stated_length(body: bytes) -> int:
     return int.from_bytes(body[-4:], "little")
 
 
-def inflated_chunks(body: bytes) -> Iterator[bytes]:
+def inflated_chunks(body: bytes, limit: int = DEFAULT_INFLATE_LIMIT) -> Iterator[bytes]:
     """The JSON text of a one-member gzip body, at most 64 kB at a time (small chunks stay in the CPU's cache).
 
-    The member is checked when the last chunk has been taken: NotSingleMemberError then (or earlier) means
-    the chunks so far are not to be trusted and ``decompress`` must read the body.
+    The member is checked when the last chunk has been taken: NotSingleMemberError then (or earlier: as soon as
+    the text passes the length its trailer states) means the chunks so far are not to be trusted and
+    ``decompress`` must read the body. TrailFileError as soon as the text passes ``limit`` bytes.
     """
     start = _header_length(body)
     if start is None:
         raise NotSingleMemberError
     inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_DEFLATE)
-    view, crc, size, at = memoryview(body), 0, 0, start
+    view, crc, size, at, stated = memoryview(body), 0, 0, start, stated_length(body)
     while not inflater.eof:
         data: bytes | memoryview = b""
         if inflater.needs_input:
@@ -112,6 +148,10 @@ def inflated_chunks(body: bytes) -> Iterator[bytes]:
             raise NotSingleMemberError from error
         if chunk:
             crc, size = isal_zlib.crc32(chunk, crc), size + len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            if size > stated:  # not the member its trailer describes (or over 4 GiB): decompress decides
+                raise NotSingleMemberError
             yield chunk
     trailer = inflater.unused_data + view[at:]
     if not inflater.eof or not _is_trailer(trailer, crc, size & 0xFFFFFFFF):
@@ -143,12 +183,12 @@ def _header_length(body: bytes) -> int | None:
     return at if at <= len(body) else None
 
 
-def records_of(body: bytes) -> list[Any] | None:
+def records_of(body: bytes, limit: int = DEFAULT_INFLATE_LIMIT) -> list[Any] | None:
     """The ``Records`` of a trail file (gzip or plain JSON), or None when it has none (a digest).
 
     A bare JSON array is taken as the record list (exports of trail events use that shape).
     """
-    return records_in(decompress(body))
+    return records_in(decompress(body, limit))
 
 
 def records_in(text: bytes) -> list[Any] | None:

@@ -201,7 +201,15 @@ def ingest_object(trail_object: TrailObject, dependencies: Dependencies) -> File
             dependencies.integrity.report(problem, found)
     except RedtrailError as error:
         count(MetricName.FILES_FAILED)
-        logger.error("trail object failed", object=trail_object.uri, error_type=type(error).__name__, reason=str(error))
+        if error.written:  # items stored before the failure: the retry finds them unchanged
+            count(MetricName.ITEMS_WRITTEN_BEFORE_FAILURE, error.written)
+        logger.error(
+            "trail object failed",
+            object=trail_object.uri,
+            error_type=type(error).__name__,
+            reason=str(error),
+            written_before_failure=error.written,
+        )
         raise
     report(outcome)
     report_integrity(found)

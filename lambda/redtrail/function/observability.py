@@ -18,6 +18,7 @@ from redtrail.core.integrity import IntegrityReport
 from redtrail.core.pipeline import FileOutcome, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
+QUARANTINE_QUERY = "redtrail query --rejected"  # where quarantined records are listed, with their reasons
 
 
 class Tracing(Protocol):
@@ -73,6 +74,8 @@ def report(outcome: FileOutcome) -> None:
         (MetricName.RECORDS_READ, outcome.records),
         (MetricName.RECORDS_REJECTED, outcome.rejected),
         (MetricName.RECORDS_QUARANTINED, outcome.quarantined),
+        (MetricName.RECORDS_DUPLICATED, outcome.duplicates),
+        (MetricName.DUPLICATES_WITH_OTHER_CONTENT, outcome.duplicates_differing),
         (MetricName.EVENTS_KEPT, outcome.kept),
         (MetricName.WRITE_EVENTS, outcome.write_events),
         (MetricName.SENSITIVE_EVENTS, outcome.sensitive_events),
@@ -83,12 +86,15 @@ def report(outcome: FileOutcome) -> None:
         count(name, value)
     for source, events in sorted(outcome.by_source.items()):
         _count_by(MetricName.EVENTS_BY_SOURCE, SOURCE_DIMENSION, source, events)
-    if outcome.rejected or outcome.quarantined:
+    if outcome.rejected or outcome.quarantined or outcome.duplicates_differing:
         logger.warning(
             "records not stored as events",
             object=outcome.source,
             not_objects=outcome.rejected,
             quarantined=outcome.quarantined,
+            duplicates=outcome.duplicates,
+            duplicates_with_other_content=outcome.duplicates_differing,
+            see=QUARANTINE_QUERY if outcome.quarantined else None,
         )
     logger.info(
         "trail object processed",
@@ -97,7 +103,10 @@ def report(outcome: FileOutcome) -> None:
         kept=outcome.kept,
         written=outcome.written,
         write_events=outcome.write_events,
+        quarantined=outcome.quarantined,
+        not_objects=outcome.rejected,
         duplicates=outcome.duplicates,
+        duplicates_with_other_content=outcome.duplicates_differing,
         unchanged=outcome.unchanged,
         conflicts=len(outcome.conflicts),
     )
