@@ -87,7 +87,14 @@ def _inflate_members(body: bytes, limit: int) -> bytes:
         for chunk in _member_chunks(body, size):
             text.write(chunk)
     except (OSError, EOFError, zlib.error) as error:
-        raise TrailFileError(f"corrupt gzip: {error}") from error
+        # Said in gzip.decompress's words (its reader's differ: "CRC check failed 0x... != 0x..."): it stops where
+        # the reader did, having inflated no more than the limit.
+        reason: Exception = error
+        try:
+            gzip.decompress(body)
+        except (OSError, EOFError, zlib.error) as stdlib_error:
+            reason = stdlib_error
+        raise TrailFileError(f"corrupt gzip: {reason}") from error
     return text.getvalue()
 
 
