@@ -30,7 +30,8 @@ def test_the_demo_runs_end_to_end_on_a_local_aws():
     assert "# 2 alerts arrived on a queue subscribed to the alerts topic" in out
     assert "[HIGH] alice@corp.example made cluster sales-dw publicly accessible" in out
     for alarm in ("WriteEvents", "HighSeverityEvents"):
-        assert re.search(rf"Redtrail-Monitoring{alarm}\w+: INSUFFICIENT_DATA -> ALARM", out), alarm
+        # from INSUFFICIENT_DATA, or from OK when a slow machine evaluated a period before the metric arrived
+        assert re.search(rf"Redtrail-Monitoring{alarm}\w+: (INSUFFICIENT_DATA|OK) -> ALARM", out), alarm
         assert re.search(rf'on the alarm topic: ALARM: "Redtrail-Monitoring{alarm}\w+"', out), alarm
     assert "LOG_HASH_MISMATCH" in out
     assert out.rstrip().endswith("local AWS stopped")
