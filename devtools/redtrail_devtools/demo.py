@@ -6,7 +6,8 @@ account and region, and a signed digest of each), plus three calls made just now
 IAM Identity Center role (a cluster made public, a cluster deleted without a final snapshot, a describe),
 waits until the pipeline has processed them, prints ``redtrail query`` and ``redtrail verify``, the alerts as
 they arrive on a queue subscribed to the alerts topic, and the alarms the local evaluator fired; then tampers
-with one log file, and shows ``redtrail verify`` find it.
+with one log file, shows ``redtrail verify`` find it, and writes ``redtrail report`` of all the demo's events
+(``REPORT``, ignored by git) and prints its path.
 """
 
 import gzip
@@ -19,7 +20,7 @@ from typing import Any
 from redtrail.cli.main import main as redtrail
 from redtrail_devtools.cloudtrail_signer import Delivered, SigningKey, TrailWriter
 from redtrail_devtools.command import banner
-from redtrail_devtools.deploy import REPO, Clients
+from redtrail_devtools.deploy import REPO, WORK_DIR, Clients
 from redtrail_devtools.pipeline import LocalPipeline, running
 
 EVENTS = REPO / "tests" / "events"
@@ -32,6 +33,8 @@ TAMPERED_EVENT = "1dbee944-f889-4beb-b228-7ad0f3124640"  # the reference documen
 LIVE_ACCOUNT = "111122223333"
 SSO_ROLE = f"arn:aws:sts::{LIVE_ACCOUNT}:assumed-role/AWSReservedSSO_AdministratorAccess_5f2a9c1e7b3d4a60"
 ALARMS = ("WriteEvents", "HighSeverityEvents")  # what the demo's events fire
+REPORT = WORK_DIR / "redtrail-report.html"
+SINCE = "2015-01-01"  # before the oldest sample event
 
 
 def sample_records(now: datetime) -> list[dict[str, Any]]:
@@ -161,8 +164,8 @@ def main(port: int = 0) -> int:
         stats = pipeline.poller.stats
         print(f"processed: {stats.succeeded} messages ok, {stats.failed} failed attempts")
         common = ["--endpoint-url", pipeline.endpoint, "--stack-name", resources.stack_name]
-        print("\n$ redtrail query --since 2015-01-01")
-        query = redtrail(["query", *common, "--region", pipeline.region, "--since", "2015-01-01"])
+        print(f"\n$ redtrail query --since {SINCE}")
+        query = redtrail(["query", *common, "--region", pipeline.region, "--since", SINCE])
         print("\n$ redtrail verify")
         clean = redtrail(["verify", *common, "--stack-region", pipeline.region])
         alerts = received_alerts(pipeline, inbox)
@@ -180,11 +183,14 @@ def main(port: int = 0) -> int:
         pipeline.wait_until_drained(timeout=120)
         print("\n$ redtrail verify")
         found = redtrail(["verify", *common, "--stack-region", pipeline.region])
+        print(f"\n$ redtrail report --since {SINCE} --html {REPORT.relative_to(REPO)}")
+        REPORT.parent.mkdir(exist_ok=True)
+        reported = redtrail(["report", *common, "--region", pipeline.region, "--since", SINCE, "--html", str(REPORT)])
     print("local AWS stopped")
     # The demo worked when the query ran, the signed record verified, the two detected calls were alerted and
-    # fired their alarms, and the tampering was found.
+    # fired their alarms, the tampering was found, and the report was written.
     alerted = len(alerts) == 2 and listed == 0 and fired
-    return 0 if (query, clean, found, alerted) == (0, 0, 1, True) else 1
+    return 0 if (query, clean, found, alerted, reported) == (0, 0, 1, True, 0) else 1
 
 
 if __name__ == "__main__":

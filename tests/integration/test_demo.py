@@ -4,11 +4,14 @@ import sys
 
 import pytest
 
+from redtrail_devtools.demo import REPORT
+
 pytestmark = pytest.mark.slow
 
 
 def test_the_demo_runs_end_to_end_on_a_local_aws():
-    # Given a machine with no AWS account
+    # Given a machine with no AWS account, and no report of an earlier run
+    REPORT.unlink(missing_ok=True)
     # When the demo runs, as `make demo` runs it
     result = subprocess.run(
         [sys.executable, "-m", "redtrail_devtools.demo"], capture_output=True, text=True, timeout=300, check=False
@@ -34,4 +37,12 @@ def test_the_demo_runs_end_to_end_on_a_local_aws():
         assert re.search(rf"Redtrail-Monitoring{alarm}\w+: (INSUFFICIENT_DATA|OK) -> ALARM", out), alarm
         assert re.search(rf'on the alarm topic: ALARM: "Redtrail-Monitoring{alarm}\w+"', out), alarm
     assert "LOG_HASH_MISMATCH" in out
+    # And the audit report of the demo's events is written where it says, naming its resources and the tampering
+    assert f"wrote {REPORT}" in out
+    page = REPORT.read_text(encoding="utf-8")
+    for resource in ("cluster:sales-dw", "cluster:scratch", "namespace:testnamespace"):
+        assert f"<h3>{resource}</h3>" in page, resource
+    assert "<td>datashare:testshare</td><td>555555555555</td>" in page
+    assert "[CRITICAL] bob@corp.example deleted cluster scratch (final snapshot: none)" in page
+    assert "<td>LOG_HASH_MISMATCH</td>" in page
     assert out.rstrip().endswith("local AWS stopped")

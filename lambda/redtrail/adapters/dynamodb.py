@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 READ_BATCH_SIZE = 100  # BatchGetItem's limit
 SUMMARY_PROJECTION = f"{schema.PARTITION_KEY}, {CONTENT_ATTRIBUTE}, sourceObject"
 EVENT_PROJECTION = f"{SUMMARY_PROJECTION}, event, eventGzip"
+RECORD_PROJECTION = f"{schema.PARTITION_KEY}, event, eventGzip"  # the stored record, inline or compressed
 MAX_ATTEMPTS = 8  # per call, the first one included
 # botocore's standard retry mode retries throttling (ProvisionedThroughputExceededException, ThrottlingException,
 # RequestLimitExceeded...) and transient errors (500, 502, 503, 504, connection errors) with exponential backoff
@@ -136,6 +137,24 @@ class EventTable:
                     f"table {self.name}: {len(keys)} keys still unread after {self._max_attempts} attempts"
                 )
         return found
+
+    def item(self, event_id: str) -> dict[str, Any] | None:
+        """The whole item stored under ``event_id`` (GetItem), or None when there is none."""
+        try:
+            response = self._dynamodb.get_item(TableName=self.name, Key={schema.PARTITION_KEY: {"S": event_id}})
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                raise TableNotFoundError(f"table {self.name} does not exist") from error
+            raise TableError(f"table {self.name}: {error_code(error) or error}") from error
+        except BotoCoreError as error:
+            raise TableError(f"table {self.name}: {error}") from error
+        found = response.get("Item")
+        return dict(found) if found else None
+
+    def records(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored records of these eventIDs (``event``, or ``eventGzip`` when stored compressed), by eventID:
+        BatchGetItem, 100 a request, unprocessed keys asked again; an eventID with no item is left out."""
+        return self._stored(event_ids, RECORD_PROJECTION)
 
     def _put_new(self, item: Item) -> bool:
         """Put an item that must not exist yet; False when it does. ItemRejectedError when DynamoDB refuses it."""

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 COMMAND_ENTRY_POINTS = "redtrail.commands"
-BUILT_IN_COMMANDS = frozenset({"ingest", "query", "alerts", "show", "rules", "verify", "status", "backfill", "redrive"})
+BUILT_IN_COMMANDS = frozenset(
+    {"ingest", "query", "alerts", "show", "rules", "verify", "report", "status", "backfill", "redrive"}
+)
 
 
 # --severity high means exactly high: asking for high or above is high+.
@@ -164,6 +166,15 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     )
     verify.add_argument("--format", choices=("table", "json"), default="table")
     verify.set_defaults(command=verify_command)
+
+    report = commands.add_parser(
+        "report", parents=[aws], help="an audit report of a period: one self-contained HTML file, with charts"
+    )
+    report.add_argument("--since", default="30d", help="ISO time or relative (24h, 7d); default 30d")
+    report.add_argument("--until", default=None, help="ISO time or relative; default now")
+    report.add_argument("--resource", metavar="KIND:NAME", help="only this resource, e.g. cluster:my-cluster")
+    report.add_argument("--html", required=True, metavar="FILE", help="the file to write (its directory must exist)")
+    report.set_defaults(command=report_command)
 
     status = commands.add_parser("status", parents=[aws], help="the deployed resources, queue depths, alarms")
     status.add_argument("--format", choices=("table", "json"), default="table")
@@ -410,10 +421,11 @@ def alerts_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     """``redtrail show``: one event by its eventID (GetItem); exit status 1 when there is none."""
+    from redtrail.adapters.dynamodb import EventTable
     from redtrail.cli import show
 
     name = table_name(args)
-    item = show.fetch(aws(args).dynamodb(), name, args.event_id)
+    item = show.fetch(EventTable(name, aws(args).dynamodb()), args.event_id)
     if item is None:
         print(f"redtrail: error: {show.missing(args.event_id, name)}", file=sys.stderr)
         return 1
@@ -444,6 +456,13 @@ def verify_command(args: argparse.Namespace) -> int:
     found = verify.report(DynamoDBLedger(table_name(args), aws(args).dynamodb()), scope)
     print(verify.render(found, args.format))
     return 1 if found.problems else 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``redtrail report``: a period's events, detections and pipeline health, as one self-contained HTML file."""
+    from redtrail.cli import report_command as command
+
+    return command.run(args)
 
 
 # --- operating a deployed stack ------------------------------------------------------------------------

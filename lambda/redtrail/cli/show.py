@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Any
 from redtrail.cli.output import escape, plain
 from redtrail.contracts import schema
 from redtrail.core.detections import RULES_BY_ID, Detection, DetectionContext
-from redtrail.core.errors import TableError, TableNotFoundError
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from redtrail.adapters.dynamodb import EventTable
 
 Item = dict[str, Any]
 # Shown first, in this order; the other attributes follow by name.
@@ -18,22 +17,11 @@ _LEADING = (schema.PARTITION_KEY, *schema.SUMMARY_ATTRIBUTES)
 _APART = frozenset({"event", "detections"})
 
 
-def fetch(client: "DynamoDBClient", table: str, event_id: str) -> Item | None:
+def fetch(table: "EventTable", event_id: str) -> Item | None:
     """The item of ``event_id`` (GetItem), or None: no such event (redtrail's own keys are no events)."""
-    from botocore.exceptions import ClientError
-
-    from redtrail.adapters.aws_calls import error_code
-
     if not event_id or event_id.startswith(schema.NOT_EVENT_PREFIXES):
         return None
-    try:
-        response = client.get_item(TableName=table, Key={schema.PARTITION_KEY: {"S": event_id}})
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise TableNotFoundError(f"table {table} does not exist") from error
-        raise TableError(f"table {table}: {error_code(error) or error}") from error
-    found = response.get("Item")
-    return dict(found) if found else None
+    return table.item(event_id)
 
 
 def missing(event_id: str, table: str) -> str:
