@@ -85,9 +85,10 @@ def local_command(args: argparse.Namespace) -> int:
 def banner(pipeline: "LocalPipeline") -> list[str]:
     """Where everything is, and how to use it."""
     resources = pipeline.resources
+    # AWS CLI v1 reads only AWS_DEFAULT_REGION; v2, the SDKs and redtrail read AWS_REGION first
     env = (
         f"export AWS_ENDPOINT_URL={pipeline.endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
-        f"AWS_REGION={pipeline.region}"
+        f"AWS_REGION={pipeline.region} AWS_DEFAULT_REGION={pipeline.region}"
     )
     example = f"s3://{resources.bucket}/{resources.key_prefix}123456789012/CloudTrail/{pipeline.region}/2024/05/01/"
     return [

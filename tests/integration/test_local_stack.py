@@ -170,7 +170,7 @@ def test_a_corrupt_file_reaches_the_dead_letter_queue_and_redrive_moves_it_back(
     status, out, _ = _cli(local_stack, capsys, "redrive")
     # Then it went back through the pipeline (one more batch) and, still corrupt, back to the dead-letter queue
     assert status == 0
-    assert "moved 1 messages" in out
+    assert "moved 1 message from" in out
     assert _eventually(lambda: sum("messages:" in line for line in local_stack.output) > batches_before)
     assert _eventually(lambda: _status(local_stack, capsys)["deadLetterDepth"] == 1)
 
@@ -188,7 +188,7 @@ def test_backfill_sends_historical_files_to_the_function(local_stack, capsys):
     status, out, _ = _cli(local_stack, capsys, "backfill", "s3://history/AWSLogs/", "--since", "2017-01-01")
     # Then one notification was queued and its event reaches the table
     assert status == 0
-    assert "queued 1 trail files" in out
+    assert "queued 1 trail file from" in out
 
     found = lambda: "backfilled" in _stored(local_stack, capsys, "2017-03-01", "2017-03-31")  # noqa: E731
     assert _eventually(found), _diagnostics(local_stack)

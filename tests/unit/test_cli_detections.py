@@ -384,7 +384,7 @@ def test_alerts_table_escapes_what_a_record_put_in_the_subject():
     assert "\x1b" not in table
     assert "\u202e" not in table
     assert "\\u001b[2Jx\\u202e" in row
-    assert count == "(1 detections)"
+    assert count == "(1 detection)"
     assert alerts.render([], "table") == "(no detections)"
     # and JSON gives the item's plain attributes
     assert found[0]["alertSubject"] == item["alertSubject"]["S"]

@@ -70,7 +70,7 @@ def test_table_shows_reads_writes_and_service_account_regions():
     assert row["expiresAt"] == 1700000000
     assert "serviceAccount(us-east-2)" in table
     assert " read " in table
-    assert table.endswith("(1 events)")
+    assert table.endswith("(1 event)")
     assert render([], "table") == "(no events)"
 
 

@@ -82,8 +82,8 @@ def test_the_table_says_what_is_proved_and_what_is_wrong(ledger):
     # When it is rendered as a table
     table = verify.render(found, "table")
     # Then each chain has its line, the problem its code and object
-    assert "1 digests verified" in table
-    assert "1 problems:" in table
+    assert "1 digest verified" in table
+    assert "1 problem:" in table
     assert "LOG_HASH_MISMATCH" in table
 
 

@@ -1,6 +1,5 @@
 """``redtrail alerts``: the detection items of a time range, newest first, and what became of their alerts."""
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,10 +34,20 @@ def alert_query(
     return query
 
 
+def document(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Detection items (low-level DynamoDB ones) as plain JSON values."""
+    return [output.plain(item) for item in items]
+
+
+def table(items: Sequence[Mapping[str, Any]]) -> output.Table | str:
+    """Detection items as the table's rows, or ``(no detections)``."""
+    rows = [{column: item.get(attribute) for column, attribute in _ATTRIBUTES.items()} for item in document(items)]
+    return output.event_table(rows, COLUMNS, noun="detection")
+
+
 def render(items: Sequence[Mapping[str, Any]], fmt: str) -> str:
-    """Detection items (low-level DynamoDB ones) as a table, or as plain JSON."""
-    found = [output.plain(item) for item in items]
-    if fmt == "json":
-        return json.dumps(found, indent=2, sort_keys=True)
-    rows = [{column: item.get(attribute) for column, attribute in _ATTRIBUTES.items()} for item in found]
-    return output.render(rows, "table", COLUMNS, noun="detections")
+    """Detection items as a plain table, or as plain JSON."""
+    if fmt == output.JSON:
+        return output.as_json(document(items))
+    found = table(items)
+    return found.plain() if isinstance(found, output.Table) else found

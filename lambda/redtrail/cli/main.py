@@ -5,14 +5,15 @@ points: each names a function that adds its subcommand to the parser.
 """
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from redtrail.cli import timeparse
-from redtrail.cli.output import escape
+from redtrail.cli import output, timeparse
+from redtrail.cli.output import JSON, JSONL, TABLE, TEXT, escape, plural
 from redtrail.contracts.stack_outputs import DEFAULT_STACK_NAME
 from redtrail.core.errors import RedtrailError
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from redtrail.contracts.settings import PipelineOptions
     from redtrail.contracts.stack_outputs import StackResources
 
-DEFAULT_REGION = "us-east-1"
+DISTRIBUTION = "redtrail"  # the package's name in pyproject.toml
 COMMAND_ENTRY_POINTS = "redtrail.commands"
 BUILT_IN_COMMANDS = frozenset(
     {"ingest", "query", "alerts", "show", "rules", "verify", "report", "status", "backfill", "redrive"}
@@ -79,6 +80,8 @@ def _botocore_message(error: Exception) -> str:
     name = type(error).__name__
     if name in {"NoCredentialsError", "PartialCredentialsError"}:
         return f"{error} (configure AWS credentials, or use --endpoint-url for a local AWS)"
+    if name == "ProfileNotFound":
+        return f"{error} (--profile or AWS_PROFILE: a profile of ~/.aws/config or ~/.aws/credentials)"
     if name == "EndpointConnectionError":
         return f"{error} (is the endpoint running?)"
     return str(error)
@@ -87,6 +90,7 @@ def _botocore_message(error: Exception) -> str:
 def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     # subcommands are made by the same class as the parser (argparse's default), so their messages are escaped too
     parser: argparse.ArgumentParser = _Parser(prog="redtrail", description="Redshift's CloudTrail events, in DynamoDB.")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     aws = _aws_options("--region")
@@ -121,6 +125,8 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     query.add_argument("--account", help="recipient account ID")
     query.add_argument("--source", help="eventSource, e.g. redshift-data.amazonaws.com")
     query.add_argument("--writes-only", action="store_true")
+    query.add_argument("--errors-only", action="store_true", help="failed calls only (those with an errorCode)")
+    query.add_argument("--error-code", metavar="CODE", help="calls that failed with this errorCode, e.g. AccessDenied")
     query.add_argument(
         "--alarmed",
         action="store_true",
@@ -132,7 +138,7 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         "--rejected", action="store_true", help="list quarantined records (kept with their reason) by ingestion time"
     )
     query.add_argument("--limit", type=_positive_int, default=100)
-    query.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+    _output_options(query, TABLE, JSON, JSONL)
     query.set_defaults(command=query_command)
 
     alerts = commands.add_parser(
@@ -143,16 +149,18 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     alerts.add_argument("--severity", metavar="LEVEL", help=_SEVERITY_HELP.format("detections"))
     alerts.add_argument("--rule", metavar="RULE", help="only this rule's detections (see redtrail rules)")
     alerts.add_argument("--limit", type=_positive_int, default=100)
-    alerts.add_argument("--format", choices=("table", "json"), default="table")
+    _output_options(alerts, TABLE, JSON)
     alerts.set_defaults(command=alerts_command)
 
     show = commands.add_parser("show", parents=[aws, table], help="one event: its summary, detections and record")
     show.add_argument("event_id", metavar="EVENTID")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    _output_options(show, TEXT, JSON)
     show.set_defaults(command=show_command)
 
-    rules = commands.add_parser("rules", help="the detection rules: severity, the calls each reads, title, reference")
-    rules.add_argument("--format", choices=("table", "json"), default="table")
+    rules = commands.add_parser(
+        "rules", parents=[aws], help="the detection rules: severity, the calls each reads, title, reference"
+    )
+    _output_options(rules, TABLE, JSON)
     rules.set_defaults(command=rules_command)
 
     verify = commands.add_parser(
@@ -164,7 +172,7 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     verify.add_argument(
         "--region", dest="chain_region", metavar="REGION", help="only this region's chains and problems"
     )
-    verify.add_argument("--format", choices=("table", "json"), default="table")
+    _output_options(verify, TABLE, JSON)
     verify.set_defaults(command=verify_command)
 
     report = commands.add_parser(
@@ -177,7 +185,7 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     report.set_defaults(command=report_command)
 
     status = commands.add_parser("status", parents=[aws], help="the deployed resources, queue depths, alarms")
-    status.add_argument("--format", choices=("table", "json"), default="table")
+    _output_options(status, TABLE, JSON)
     status.set_defaults(command=status_command)
 
     backfill = commands.add_parser(
@@ -196,21 +204,65 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
 
 
 def _aws_options(region_flag: str) -> argparse.ArgumentParser:
-    """Where the stack is: endpoint, region (under ``region_flag``) and stack name."""
+    """Where the stack is: endpoint, region (under ``region_flag``), profile and stack name. What is not given is
+    found as the AWS CLI finds it (``redtrail.adapters.connection``)."""
     options = argparse.ArgumentParser(add_help=False)
-    options.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help="AWS endpoint (local AWS)")
+    options.add_argument(
+        "--endpoint-url",
+        help="AWS endpoint, e.g. a local AWS (default: AWS_ENDPOINT_URL, or the profile's endpoint_url)",
+    )
     options.add_argument(
         region_flag,
         dest="region",
-        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-        help="the stack's region",
+        help="the stack's region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region; else us-east-1)",
     )
+    options.add_argument(
+        "--profile", help="a profile of ~/.aws/config and ~/.aws/credentials, for credentials and region (AWS_PROFILE)"
+    )
+    options.set_defaults(region_option=region_flag)
     options.add_argument(
         "--stack-name",
         default=os.environ.get("REDTRAIL_STACK", DEFAULT_STACK_NAME),
         help="the deployed stack whose resources to use (default: %(default)s)",
     )
     return options
+
+
+def _output_options(command: argparse.ArgumentParser, *formats: str) -> None:
+    """``--output`` (the AWS CLI's name) or ``--format``, the first of ``formats`` by default, and ``--query``."""
+    command.add_argument("--output", "--format", dest="format", choices=formats, default=formats[0])
+    command.add_argument(
+        "--query",
+        type=_query_expression,
+        metavar="EXPR",
+        help="a JMESPath expression on the command's JSON document, printed as JSON (as the AWS CLI's --query)",
+    )
+
+
+def _query_expression(text: str) -> Any:
+    try:
+        return output.compile_query(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, read only when asked (it costs a look through metadata)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: Any) -> None:
+        super().__init__(
+            option_strings, dest="version", default=argparse.SUPPRESS, nargs=0, help="print redtrail's version and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version(DISTRIBUTION)
+        except PackageNotFoundError:
+            found = "(version unknown: the package is not installed)"
+        print(f"{parser.prog} {found}")
+        parser.exit()
 
 
 def _add_plugin_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -239,13 +291,20 @@ def _positive_int(text: str) -> int:
 
 
 def aws(args: argparse.Namespace) -> "Connection":
-    """The command's connection to AWS (its region and endpoint), made once."""
+    """The command's connection to AWS (its region, profile and endpoint), made once; says so on stderr when no
+    region was named anywhere."""
     from redtrail.adapters.connection import Connection
 
     if getattr(args, "connection", None) is None:
-        args.connection = Connection(region=args.region, endpoint_url=args.endpoint_url)
-    connection: Connection = args.connection
-    return connection
+        connection = Connection(args.region, args.endpoint_url, args.profile, region_option=args.region_option)
+        if connection.where.region_defaulted:
+            warn(
+                f"no region named ({args.region_option}, AWS_REGION, AWS_DEFAULT_REGION or the profile's region): "
+                f"using {connection.where.region}"
+            )
+        args.connection = connection
+    found: Connection = args.connection
+    return found
 
 
 def stack_resources(args: argparse.Namespace, *, warn_unsettled: bool = True) -> "StackResources":
@@ -262,10 +321,10 @@ def stack_resources(args: argparse.Namespace, *, warn_unsettled: bool = True) ->
     try:
         stack = describe_stack(args.stack_name, aws(args).cloudformation())
     except StackNotFoundError:
-        where = f" at {args.endpoint_url}" if args.endpoint_url else ""
         raise CliError(
-            f"stack {args.stack_name} not found in {args.region}{where}: deploy it (npx cdk deploy, or redtrail "
-            "local), or name it with --stack-name"
+            f"stack {args.stack_name} not found in {aws(args).where.describe()}: deploy it (npx cdk deploy, or "
+            f"redtrail local), name it with --stack-name, or name its region ({args.region_option}) or profile "
+            "(--profile)"
         ) from None
     args.stack_state = stack.status
     problem = stack_state_problem(args.stack_name, stack.status)
@@ -312,13 +371,33 @@ def ingest_command(args: argparse.Namespace) -> int:
                 print(f"created table {escape(table)}", file=sys.stderr)
         elif not event_table.exists():
             raise CliError(f"table {table} does not exist (use --create-table to create it)")
+    # the workers resolve the same region and endpoint from what was given, as this connection does
     options = IngestOptions(
         table=table, endpoint_url=args.endpoint_url, region=args.region, pipeline=pipeline, workers=args.workers
     )
-    summary = run_ingest(args.sources, options)
+    with _profile_in_environment(args.profile):
+        summary = run_ingest(args.sources, options)
     for line in summary.lines():
         print(line)
     return 1 if summary.failed else 0
+
+
+@contextlib.contextmanager
+def _profile_in_environment(profile: str | None) -> Iterator[None]:
+    """``--profile`` as botocore's environment variables while ``ingest`` runs: its worker processes make their own
+    sessions, from the environment."""
+    names = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")  # botocore reads them in this order
+    saved = {name: os.environ.get(name) for name in names}
+    if profile:
+        os.environ.update(dict.fromkeys(names, profile))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _ingest_target(args: argparse.Namespace) -> "tuple[str | None, PipelineOptions]":
@@ -364,7 +443,6 @@ def query_command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from redtrail.adapters.dynamodb import EventTable
-    from redtrail.cli import output
     from redtrail.core import queries
 
     now = datetime.now(UTC)
@@ -378,6 +456,8 @@ def query_command(args: argparse.Namespace) -> int:
         account=args.account,
         source=args.source,
         writes_only=args.writes_only or args.alarmed,
+        errors_only=args.errors_only,
+        error_code=args.error_code,
         rejected=args.rejected,
         detection=args.detection,
         severities=queries.severity_levels(args.severity) if args.severity else (),
@@ -401,9 +481,8 @@ def query_command(args: argparse.Namespace) -> int:
         from redtrail.cli.verify import provenance
 
         rows = provenance(rows, DynamoDBLedger(name, aws(args).dynamodb()))
-    rendered = output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS)
-    if rendered:  # JSON lines of no events: no line at all
-        print(rendered)
+    columns, noun = (output.REJECTED_COLUMNS, "quarantined record") if args.rejected else (output.COLUMNS, "event")
+    output.emit(rows, lambda: output.event_table(rows, columns, noun), args.format, args.query)
     return 0
 
 
@@ -415,12 +494,15 @@ def alerts_command(args: argparse.Namespace) -> int:
 
     query = alerts.alert_query(args.since, args.until, args.rule, args.severity, datetime.now(UTC))
     table = EventTable(table_name(args), aws(args).dynamodb())
-    print(alerts.render(list(queries.run_alerts(query, table.query, limit=args.limit)), args.format))
+    found = list(queries.run_alerts(query, table.query, limit=args.limit))
+    output.emit(alerts.document(found), lambda: alerts.table(found), args.format, args.query)
     return 0
 
 
 def show_command(args: argparse.Namespace) -> int:
     """``redtrail show``: one event by its eventID (GetItem); exit status 1 when there is none."""
+    import json
+
     from redtrail.adapters.dynamodb import EventTable
     from redtrail.cli import show
 
@@ -429,7 +511,8 @@ def show_command(args: argparse.Namespace) -> int:
     if item is None:
         print(f"redtrail: error: {show.missing(args.event_id, name)}", file=sys.stderr)
         return 1
-    print(show.render(item, args.format))
+    # show's JSON document is what --output json prints
+    output.emit(json.loads(show.render(item, JSON)), lambda: show.render(item, TEXT), args.format, args.query)
     return 0
 
 
@@ -437,7 +520,7 @@ def rules_command(args: argparse.Namespace) -> int:
     """``redtrail rules``: the detection catalogue (no AWS call)."""
     from redtrail.cli import rules
 
-    print(rules.render(args.format))
+    output.emit(rules.catalogue(), rules.text, args.format, args.query, sort_keys=False)
     return 0
 
 
@@ -454,7 +537,7 @@ def verify_command(args: argparse.Namespace) -> int:
         raise CliError("--since is after --until")
     scope = verify.Scope(now_text(since), now_text(until), args.account, args.chain_region)
     found = verify.report(DynamoDBLedger(table_name(args), aws(args).dynamodb()), scope)
-    print(verify.render(found, args.format))
+    output.emit(found.as_json(), lambda: verify.text(found), args.format, args.query)
     return 1 if found.problems else 0
 
 
@@ -470,20 +553,18 @@ def report_command(args: argparse.Namespace) -> int:
 
 def status_command(args: argparse.Namespace) -> int:
     """``redtrail status``: where everything is and how it is doing."""
-    import json
-
     from redtrail.adapters.cloudwatch import alarm_states
     from redtrail.adapters.dynamodb import EventTable
     from redtrail.adapters.sqs import Queue
     from redtrail.cli.status import Status
 
-    resources = stack_resources(args, warn_unsettled=args.format == "json")  # the table says it itself
+    resources = stack_resources(args, warn_unsettled=args.format != TABLE)  # the table says it itself
     sqs = aws(args).sqs()
     waiting, in_flight = Queue(resources.queue_url, sqs).depth()
     dead_letters, _ = Queue(resources.dead_letter_queue_url, sqs).depth()
     status = Status(
         resources=resources,
-        region=args.region,
+        region=aws(args).where.region,
         queue_waiting=waiting,
         queue_in_flight=in_flight,
         dead_letters=dead_letters,
@@ -491,7 +572,7 @@ def status_command(args: argparse.Namespace) -> int:
         alarms=alarm_states(f"{resources.stack_name}-", aws(args).cloudwatch()),
         stack_state=args.stack_state,
     )
-    print(json.dumps(status.as_json(), indent=2) if args.format == "json" else "\n".join(status.lines()))
+    output.emit(status.as_json(), status.table, args.format, args.query, sort_keys=False)
     return 0
 
 
@@ -500,26 +581,34 @@ def backfill_command(args: argparse.Namespace) -> int:
     from redtrail.adapters.s3 import TrailStore
     from redtrail.adapters.sqs import Queue
     from redtrail.cli.progress import Progress
-    from redtrail.core.backfill import backfill
+    from redtrail.core.backfill import backfill, backfill_candidates
 
     if not args.source.startswith("s3://") or not args.source.removeprefix("s3://").partition("/")[0]:
         raise CliError(f"expected s3://bucket/prefix, not {args.source!r}")
     bucket, _, prefix = args.source.removeprefix("s3://").partition("/")
     since = timeparse.parse_time(args.since, datetime.now(UTC)).date() if args.since else None
     resources = stack_resources(args)
-    progress = Progress("notifications sent")
+    # Listed first, so that the bar of notifications sent has its total.
+    listing = Progress("trail files found", one="trail file found")
+    try:
+        candidates = []
+        for candidate in backfill_candidates(TrailStore(aws(args).s3()).list(bucket, prefix), since):
+            candidates.append(candidate)
+            listing.advance()
+    finally:
+        listing.close()
+    progress = Progress("notifications sent", one="notification sent", total=len(candidates) or None)
     try:
         sent = backfill(
-            TrailStore(aws(args).s3()).list(bucket, prefix),
+            candidates,
             Queue(resources.queue_url, aws(args).sqs()).send,
-            region=args.region,
-            since=since,
+            region=aws(args).where.region,
             on_sent=progress.advance,
         )
     finally:
         progress.close()
     where = f"{escape(args.source)} for the function fleet ({escape(resources.queue_url)})"
-    print(f"queued {sent} trail files from {where}")
+    print(f"queued {plural(sent, 'trail file')} from {where}")
     return 0
 
 
@@ -533,10 +622,10 @@ def redrive_command(args: argparse.Namespace) -> int:
     sqs = aws(args).sqs()
     dead_letter_queue = Queue(resources.dead_letter_queue_url, sqs)
     waiting, _ = dead_letter_queue.depth()
-    progress = Progress("messages moved", total=waiting or None)
+    progress = Progress("messages moved", one="message moved", total=waiting or None)
     try:
         moved = redrive(dead_letter_queue, Queue(resources.queue_url, sqs), on_moved=progress.advance)
     finally:
         progress.close()
-    print(f"moved {moved} messages from the dead-letter queue back to the ingest queue")
+    print(f"moved {plural(moved, 'message')} from the dead-letter queue back to the ingest queue")
     return 0

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         since=since,
         until=until,
         scope=scope,
-        origin=f"table {resources.table} of stack {resources.stack_name} in {args.region}",
+        origin=f"table {resources.table} of stack {resources.stack_name} in {aws(args).where.region}",
     )
     try:
         path.write_text(report.render(data), encoding="utf-8")

@@ -1,14 +1,13 @@
 """``redtrail rules``: the detection catalogue, as text or JSON. Pure: no AWS call."""
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from redtrail.cli.output import escape
+from redtrail.cli.output import JSON, as_json, escape, plural
 from redtrail.core.detections import ANY_EVENT_NAME, RULES, Rule
 
 
-def as_json(rules: Sequence[Rule] = RULES) -> list[dict[str, Any]]:
+def catalogue(rules: Sequence[Rule] = RULES) -> list[dict[str, Any]]:
     """Each rule's id, default severity, the calls it reads, its title template and reference."""
     return [
         {
@@ -32,9 +31,12 @@ def reads(rule: Rule) -> str:
 
 
 def render(fmt: str, rules: Sequence[Rule] = RULES) -> str:
-    """The catalogue as JSON, or as one block per rule (a table of five columns would be far too wide)."""
-    if fmt == "json":
-        return json.dumps(as_json(rules), indent=2)
+    """The catalogue as JSON, or as text."""
+    return as_json(catalogue(rules), sort_keys=False) if fmt == JSON else text(rules)
+
+
+def text(rules: Sequence[Rule] = RULES) -> str:
+    """One block per rule (a table of five columns would be far too wide)."""
     blocks = [
         "\n".join(
             (
@@ -46,7 +48,7 @@ def render(fmt: str, rules: Sequence[Rule] = RULES) -> str:
         )
         for rule in rules
     ]
-    return "\n\n".join([*blocks, f"({len(rules)} rules)"])
+    return "\n\n".join([*blocks, f"({plural(len(rules), 'rule')})"])
 
 
 def markdown(rules: Sequence[Rule] = RULES) -> str:

@@ -3,8 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
-from redtrail.cli.output import escape
+from redtrail.cli.output import Table, escape, plural
 from redtrail.contracts.stack_outputs import StackResources
+
+# DynamoDB refreshes a table's ItemCount about every six hours: said beside the count, in the table and the JSON.
+ITEM_COUNT_NOTE = "DynamoDB updates the item count about every six hours: it may be that old"
 
 # The states of a stack whose resources are all there, as its template describes them.
 SETTLED_STATES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
@@ -46,11 +49,13 @@ class Status:
             "queueInFlight": self.queue_in_flight,
             "deadLetterDepth": self.dead_letters,
             "itemCount": self.items,
+            "itemCountNote": ITEM_COUNT_NOTE,
             "alarms": self.alarms,
         }
 
-    def lines(self) -> list[str]:
-        """The table: every value escaped (stack outputs and alarm names are data, not terminal commands)."""
+    def table(self) -> Table:
+        """Name and value rows; every value escaped (stack outputs and alarm names are data, not terminal
+        commands)."""
         problem = stack_state_problem(self.resources.stack_name, self.stack_state)
         rows = [
             ("stack", f"{self.resources.stack_name} ({self.region}): {self.stack_state or '-'}"),
@@ -61,13 +66,18 @@ class Status:
                 f"{self.resources.queue_url}: {self.queue_waiting} waiting, {self.queue_in_flight} in flight",
             ),
             ("dead-letter queue", f"{self.resources.dead_letter_queue_url}: {self.dead_letters} waiting"),
-            ("table", f"{self.resources.table}: {self.items} items"),
+            ("table", f"{self.resources.table}: {plural(self.items, 'item')} ({ITEM_COUNT_NOTE})"),
             ("function", self.resources.function or "-"),
             ("alarm topic", self.resources.topic or "-"),
+            ("alert topic", self.resources.alert_topic or "-"),
             ("dashboard", self.resources.dashboard or "-"),
         ]
         if self.alarms:
-            rows += [(f"alarm {name}", state) for name, state in sorted(self.alarms.items())]
+            rows += [("alarm", f"{name}: {state}") for name, state in sorted(self.alarms.items())]
         else:
             rows.append(("alarms", "none found"))
-        return [f"{escape(name):<18} {escape(value)}" for name, value in rows]
+        return Table(("name", "value"), tuple((escape(name), escape(value)) for name, value in rows), header=False)
+
+    def lines(self) -> list[str]:
+        """The table in its plain layout."""
+        return self.table().plain().splitlines()

@@ -1,11 +1,10 @@
 """``redtrail verify``: per chain of digests, what is proved and what is wrong; and each event's provenance."""
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from redtrail.cli.output import escape
+from redtrail.cli.output import JSON, as_json, escape, plural
 from redtrail.contracts.integrity import Provenance
 from redtrail.core.ledger import ChainEntry, DigestEntry, LogEntry, Problem
 from redtrail.core.trail_keys import Namespace, parse_digest_key, parse_log_key, parse_namespace
@@ -117,19 +116,24 @@ def _account_region(namespace: Namespace | None) -> tuple[str | None, str | None
 
 
 def render(found: Report, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(found.as_json(), indent=2, sort_keys=True)
+    """The report as JSON, or as text: a line per chain, then every problem."""
+    if fmt == JSON:
+        return as_json(found.as_json())
+    return text(found)
+
+
+def text(found: Report) -> str:
     lines = []
     if not found.chains:
         lines.append("(no chain of digest files: is log file validation on for the trail?)")
     for chain in found.chains:
         lines.append(
-            f"{escape(chain.chain)}: {chain.digests_verified} digests verified, "
-            f"last digest ended {escape(chain.last_digest_end)}, {chain.problems} problems"
+            f"{escape(chain.chain)}: {plural(chain.digests_verified, 'digest')} verified, "
+            f"last digest ended {escape(chain.last_digest_end)}, {plural(chain.problems, 'problem')}"
         )
     if found.problems:
         lines.append("")
-        lines.append(f"{len(found.problems)} problems:")
+        lines.append(f"{plural(len(found.problems), 'problem')}:")
     for problem in found.problems:
         lines.append(f"  {escape(problem.code.value):<24} {escape(problem.object)}")
         lines.append(f"  {'':<24} {escape(problem.detail)} ({escape(problem.detected_at)})")

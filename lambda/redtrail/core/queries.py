@@ -32,6 +32,9 @@ class EventQuery:
     account: str | None = None
     source: str | None = None
     writes_only: bool = False
+    # Failed calls (an errorCode stored), or those that failed with this errorCode (AccessDenied...).
+    errors_only: bool = False
+    error_code: str | None = None
     rejected: bool = False  # the quarantine: records kept with a reason, by ingestion time
     # Events a rule detected, or with a detection of one of these severities: read from the detection items.
     detection: str | None = None
@@ -78,10 +81,12 @@ def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
         raise ValueError("--since is after --until")
     since, until = query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date()
     if query.rejected:
-        if query.detection or query.severities or query.writes_only or query.excluded_event_names:
+        errors = query.errors_only or query.error_code
+        if query.detection or query.severities or query.writes_only or query.excluded_event_names or errors:
             # quarantined records have none of these attributes: the filter would hide them all
             raise ValueError(
-                "--rejected lists quarantined records: it takes no --detection, --severity, --writes-only or --alarmed"
+                "--rejected lists quarantined records: it takes no --detection, --severity, --writes-only, "
+                "--alarmed, --errors-only or --error-code"
             )
         return schema.BY_REJECTED, schema.months_between(since, until)
     # Detections are far fewer than events: their indexes are the most selective.
@@ -128,7 +133,14 @@ def cost(query: EventQuery) -> Cost:
         months = len(partitions) // schema.TIME_SHARDS
         why = f"{_counted(months, 'month')} x {schema.TIME_SHARDS} shards of the {index.name} index"
         filters = [
-            flag for flag, value in (("--source", query.source), ("--alarmed", query.excluded_event_names)) if value
+            flag
+            for flag, value in (
+                ("--source", query.source),
+                ("--errors-only", query.errors_only and not query.error_code),
+                ("--error-code", query.error_code),
+                ("--alarmed", query.excluded_event_names),
+            )
+            if value
         ]
         if filters:
             why += f"; {' and '.join(filters)} only filter{'s' if len(filters) == 1 else ''} what they return"
@@ -159,12 +171,16 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
         ("resource", query.resource),
         ("recipientAccountId", query.account),
         ("eventSource", query.source),
+        ("errorCode", query.error_code),
     ):
         if value and attribute != index.partition_key:
             placeholder = f"f{len(filters)}"
             names[f"#{placeholder}"] = attribute
             values[f":{placeholder}"] = {"S": value}
             filters.append(f"#{placeholder} = :{placeholder}")
+    if query.errors_only and not query.error_code:
+        names["#e"] = "errorCode"
+        filters.append("attribute_exists(#e)")
     if query.writes_only and index is not schema.BY_WRITE:
         names["#w"] = "isWrite"
         values[":w"] = {"BOOL": True}
