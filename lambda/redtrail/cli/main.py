@@ -353,7 +353,7 @@ def query_command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from redtrail.adapters.dynamodb import EventTable
-    from redtrail.cli import output
+    from redtrail.cli import hints, output
     from redtrail.core import queries
 
     now = datetime.now(UTC)
@@ -363,7 +363,7 @@ def query_command(args: argparse.Namespace) -> int:
         event_name=args.event_name,
         principal=args.principal,
         actor=args.actor,
-        resource=args.resource,
+        resource=hints.resource_key(args.resource),  # an ARN or a kind in capitals as the table keys it
         account=args.account,
         source=args.source,
         writes_only=args.writes_only or args.alarmed,
@@ -393,6 +393,8 @@ def query_command(args: argparse.Namespace) -> int:
     rendered = output.render(rows, args.format, output.REJECTED_COLUMNS if args.rejected else output.COLUMNS)
     if rendered:  # JSON lines of no events: no line at all
         print(rendered)
+    if not rows and not args.rejected:  # why nothing matched, and what would, on stderr
+        hints.print_hints(query, table.query)
     return 0
 
 
