@@ -30,8 +30,8 @@ class EventStore(Construct):
                 index_name=index.name,
                 partition_key=_string(index.partition_key),
                 sort_key=_string(index.sort_key),
-                projection_type=dynamodb.ProjectionType.ALL if index.projects_all else dynamodb.ProjectionType.INCLUDE,
-                non_key_attributes=None if index.projects_all else schema.projected_attributes(index),
+                projection_type=dynamodb.ProjectionType(index.projection_type),
+                non_key_attributes=schema.projected_attributes(index) or None,
             )
 
 

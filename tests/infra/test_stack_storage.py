@@ -23,9 +23,9 @@ def test_table_is_built_from_the_shared_schema(synth: Synth) -> None:
             {"AttributeName": index.sort_key, "KeyType": "RANGE"},
         ]
         expected = (
-            {"ProjectionType": "ALL"}
-            if index.projects_all
-            else {"ProjectionType": "INCLUDE", "NonKeyAttributes": schema.projected_attributes(index)}
+            {"ProjectionType": "INCLUDE", "NonKeyAttributes": schema.projected_attributes(index)}
+            if index.projection_type == "INCLUDE"
+            else {"ProjectionType": index.projection_type}  # ALL: the ledger's; KEYS_ONLY: byParentResource
         )
         assert indexes[index.name]["Projection"] == expected
 
@@ -48,3 +48,17 @@ def test_table_settings(synth: Synth) -> None:
     assert table["TimeToLiveSpecification"] == {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True}
     assert resource["DeletionPolicy"] == "Retain"
     assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_index_of_what_resources_belong_to_holds_keys_only(synth: Synth) -> None:
+    # Given either configuration
+    _, table = only(synth, "AWS::DynamoDB::Table")
+    # When its index of parent resources is looked up
+    (index,) = [index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == "byParentResource"]
+    # Then it is keyed by parentResource and time, and copies no event attribute (queries read the events found)
+    assert index["KeySchema"] == [
+        {"AttributeName": "parentResource", "KeyType": "HASH"},
+        {"AttributeName": "eventTime", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert {"AttributeName": "parentResource", "AttributeType": "S"} in table["AttributeDefinitions"]

@@ -56,7 +56,7 @@ def test_ingest_a_directory_into_a_new_table(endpoint, table_args, trail_dir, ca
     # Then the summary counts everything, names the failed file, and the exit status says it failed
     out = capsys.readouterr().out
     assert status == 1
-    assert "files: 3 read, 2 skipped, 1 failed" in out
+    assert "files: 3 read, 2 skipped (1 not named *.json or *.json.gz, 1 in CloudTrail-Digest/), 1 failed" in out
     records = 6 + 1 + len(json.loads(next(REAL_TRAILS.glob("invictus-ir-aws_dataset/*.json")).read_text())["Records"])
     # (the plain file repeats CreateConnection: stored once, the second copy found already stored)
     assert f"records: {records}, events kept: 6, items written: 5, already stored: 1" in out

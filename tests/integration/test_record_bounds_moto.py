@@ -248,7 +248,7 @@ def test_ingest_says_what_was_not_stored_as_events_and_where_to_look(pipeline, t
     assert "records: 8, events kept: 3, items written: 5" in out
     assert "quarantined: 2 records kept with their reason, not as events (list them: redtrail query --rejected)" in out
     assert "duplicates: 2 records repeat an eventID of their file, 1 of them with other content" in out
-    assert "not objects: 1 records are not JSON objects" in out
+    assert "not objects: 1 record is not a JSON object" in out
 
 
 def test_ingest_counts_the_items_of_a_file_that_failed_part_way(pipeline, tmp_path, faults, capsys):
@@ -262,7 +262,7 @@ def test_ingest_counts_the_items_of_a_file_that_failed_part_way(pipeline, tmp_pa
     out = capsys.readouterr().out
     assert status == 1
     assert "items written: 3" in out
-    assert "partly written: 1 failed files wrote 3 items before they failed" in out
+    assert "partly written: 1 failed file wrote 3 items before it failed" in out
     assert f"failed: {path}: table {TABLE}: ThrottlingException after 8 attempts" in out
     assert "(3 items written before)" in out
     assert pipeline.item_count() == 3

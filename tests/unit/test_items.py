@@ -4,7 +4,7 @@ import pytest
 
 from redtrail.contracts import schema
 from redtrail.core.classify import Match, MatchedBy, classify
-from redtrail.core.items import InvalidRecordError, build_item, expiry_epoch, resource_of
+from redtrail.core.items import InvalidRecordError, build_item, expiry_epoch
 from tests.support import event
 
 SOURCE = "s3://trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-2/2017/03/03/file.json.gz"
@@ -129,28 +129,122 @@ def test_retention_sets_the_ttl_from_the_event_time():
         )
 
 
+REDSHIFT_ARN = "arn:aws:redshift:us-east-1:111122223333"
+
+
+def _call(source, name, request, response=None):
+    return {
+        "eventID": "e1",
+        "eventTime": "2024-05-01T12:00:00Z",
+        "eventSource": f"{source}.amazonaws.com",
+        "eventName": name,
+        "requestParameters": request,
+        "responseElements": response,
+    }
+
+
 @pytest.mark.parametrize(
-    ("record", "resource"),
+    ("record", "resource", "parent"),
     [
-        ({"requestParameters": {"workgroupName": "wg"}}, "workgroup:wg"),
-        ({"responseElements": {"namespaceName": "ns"}}, "namespace:ns"),
-        (
+        pytest.param(
+            _call("redshift", "DeleteClusterSnapshot", {"snapshotIdentifier": "s1", "snapshotClusterIdentifier": "c1"}),
+            "snapshot:s1",
+            "cluster:c1",
+            id="DeleteClusterSnapshot-names-its-cluster-in-snapshotClusterIdentifier",
+        ),
+        pytest.param(
+            _call("redshift", "CreateClusterSnapshot", {"snapshotIdentifier": "s1", "clusterIdentifier": "c1"}),
+            "snapshot:s1",
+            "cluster:c1",
+            id="CreateClusterSnapshot",
+        ),
+        pytest.param(
+            _call("redshift", "CreateTags", {"resourceName": f"{REDSHIFT_ARN}:cluster:c1", "tags": []}),
+            "cluster:c1",
+            None,
+            id="CreateTags-names-an-ARN-in-resourceName",
+        ),
+        pytest.param(
+            _call("redshift", "DeleteTags", {"resourceName": f"{REDSHIFT_ARN}:snapshot:c1/s1", "tagKeys": ["k"]}),
+            "snapshot:s1",
+            "cluster:c1",
+            id="DeleteTags-of-a-snapshot",
+        ),
+        pytest.param(
+            _call("redshift", "ModifyClusterParameterGroup", {"parameterGroupName": "pg", "parameters": []}),
+            "parametergroup:pg",
+            None,
+            id="parameterGroupName",
+        ),
+        pytest.param(
+            _call("redshift-serverless", "CreateWorkgroup", {"workgroupName": "wg", "namespaceName": "ns"}),
+            "workgroup:wg",
+            "namespace:ns",
+            id="serverless-workgroup-of-a-namespace",
+        ),
+        pytest.param(
+            _call("redshift-serverless", "DeleteNamespace", {"namespaceName": "ns"}),
+            "namespace:ns",
+            None,
+            id="serverless-namespaceName",
+        ),
+        pytest.param(
+            _call("redshift-data", "ExecuteStatement", {"ClusterIdentifier": "c1", "Sql": "***OMITTED***"}),
+            "cluster:c1",
+            None,
+            id="Data-API-ClusterIdentifier",
+        ),
+        pytest.param(
+            _call("redshift-data", "ExecuteStatement", {"WorkgroupName": "wg", "Sql": "***OMITTED***"}),
+            "workgroup:wg",
+            None,
+            id="Data-API-WorkgroupName",
+        ),
+        pytest.param(
             {
+                "eventID": "e1",
+                "eventTime": "2024-05-01T12:00:00Z",
                 "requestParameters": {
                     "encryptionContext": {
                         "aws:redshift-serverless:arn": "arn:aws:redshift-serverless:us-east-1:1:namespace/abc"
                     }
-                }
+                },
             },
             "namespace:abc",
+            None,
+            id="KMS-encryption-context",
         ),
-        ({"requestParameters": {"encryptionContext": {"aws:redshift:arn": "arn:aws:s3:::bucket"}}}, None),
-        ({"requestParameters": {"clusterIdentifier": ""}}, None),
-        ({"requestParameters": "clusterIdentifier"}, None),
+        pytest.param(
+            {
+                "eventID": "e1",
+                "eventTime": "2024-05-01T12:00:00Z",
+                "requestParameters": {"encryptionContext": {"aws:redshift:arn": "arn:aws:s3:::bucket"}},
+            },
+            None,
+            None,
+            id="not-a-Redshift-ARN",
+        ),
+        pytest.param(_call("redshift", "RebootCluster", {"clusterIdentifier": ""}), None, None, id="empty"),
+        pytest.param(_call("redshift", "RebootCluster", "clusterIdentifier"), None, None, id="request-a-string"),
     ],
 )
-def test_resource_of(record, resource):
-    # Given a record naming (or not) a Redshift resource
-    # When its resource is read
-    # Then it is kind:name, or None
-    assert resource_of(record) == resource
+def test_an_item_is_keyed_by_its_resource_and_what_that_belongs_to(record, resource, parent):
+    # Given a record naming (or not) a Redshift resource, and what it belongs to
+    # When it becomes an item
+    item = build_item(record, Match(MatchedBy.EVENT_SOURCE), source_object=SOURCE)
+    # Then its resource is kind:name (the byResource key) and its parent's the byParentResource key, when named
+    assert item.get(schema.BY_RESOURCE.partition_key) == ({"S": resource} if resource else None)
+    assert item.get(schema.BY_PARENT_RESOURCE.partition_key) == ({"S": parent} if parent else None)
+
+
+def test_a_parent_longer_than_a_key_is_dropped_and_the_resource_kept():
+    # Given a workgroup of a namespace whose name is 2,100 UTF-8 bytes, over a partition key's 2,048
+    namespace = "é" * 1050
+    record = _call("redshift-serverless", "CreateWorkgroup", {"workgroupName": "wg", "namespaceName": namespace})
+    # When its item is built
+    item = build_item(record, Match(MatchedBy.EVENT_SOURCE), source_object=SOURCE)
+    # Then the parent's key is left out and named, the workgroup's kept, the event whole
+    assert "parentResource" not in item
+    assert item["droppedAttributes"] == {"L": [{"S": "parentResource"}]}
+    assert item["resource"] == {"S": "workgroup:wg"}
+    assert json.loads(item["event"]["S"]) == record

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from redtrail.core import items
-from redtrail.core.resources import Kind, Resource, parse_resource_key, resource_of
+from redtrail.core.resources import PARENT_KINDS, Kind, Resource, parse_resource_key, resource_of
 from tests.support import EVENTS, REAL_TRAILS, event, real_records
 
 ACCOUNT = "arn:aws:redshift:us-east-1:111122223333"
@@ -48,10 +47,6 @@ def sumologic_reboot() -> dict[str, Any]:
     path = REAL_TRAILS / "sumologic-documentation" / "redshift-ulm.md.RebootCluster.extracted.json"
     record: dict[str, Any] = json.loads(path.read_text())
     return record
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def keys(resource: Resource | None) -> tuple[str | None, str | None]:
@@ -491,8 +486,8 @@ OTHER_REDSHIFT = [
             {"integrationArn": f"{ACCOUNT}:integration:9d1c", "integrationName": "zero-etl"},
         ),
         "integration:9d1c",
-        None,
-        id="CreateIntegration-id-from-response",
+        f"namespace:{NAMESPACE_ID}",
+        id="CreateIntegration-id-from-response-in-its-target-namespace",
     ),
     pytest.param(
         redshift("CreateIntegration", {"integrationName": "zero-etl", "sourceArn": "arn:aws:dynamodb:::table/t"}),
@@ -500,6 +495,25 @@ OTHER_REDSHIFT = [
         None,
         id="CreateIntegration-failed",
     ),
+    pytest.param(
+        redshift("DescribeEvents", {"sourceIdentifier": "s1", "sourceType": "cluster-snapshot", "duration": 60}),
+        "snapshot:s1",
+        None,
+        id="DescribeEvents-of-a-snapshot",
+    ),
+    pytest.param(
+        redshift("DescribeEvents", {"sourceIdentifier": "pg", "sourceType": "cluster-parameter-group"}),
+        "parametergroup:pg",
+        None,
+        id="DescribeEvents-of-a-parameter-group",
+    ),
+    pytest.param(
+        redshift("DescribeEvents", {"sourceIdentifier": "x", "sourceType": "something-new"}),
+        None,
+        None,
+        id="DescribeEvents-of-an-unknown-type",
+    ),
+    pytest.param(redshift("DescribeEvents", {"sourceIdentifier": "c1"}), None, None, id="DescribeEvents-untyped"),
     pytest.param(
         redshift(
             "CreateRedshiftIdcApplication",
@@ -885,25 +899,62 @@ def test_every_kind_parses_back(kind):
     assert parse_resource_key(resource.key) == resource
 
 
-@pytest.mark.parametrize("name", sorted(path.stem for path in EVENTS.glob("*.json")))
-def test_the_samples_keep_the_answers_items_gave(name):
+def test_every_parent_is_of_a_parent_kind():
+    # Given the expected answers of all operation families
+    parents = {parent.partition(":")[0] for _, _, parent in (case.values for case in FAMILIES) if parent}
+    # When their parents' kinds are listed
+    # Then they are the kinds PARENT_KINDS says (what redtrail query --resource asks byParentResource for)
+    assert parents == set(PARENT_KINDS)
+
+
+# Every sample of tests/events, and its resource: a change of the table shows here.
+SAMPLES = {
+    "authorize_datashare": ("datashare:testshare", f"namespace:{NAMESPACE_ID}"),
+    "create_connection": ("cluster:redshift-cluster-2", None),
+    "create_namespace": ("namespace:testnamespace", None),
+    "execute_statement": ("cluster:example-cluster-identifier", None),
+    "execute_statement_client_token": ("cluster:example-cluster-identifier", None),
+    "kms_decrypt_by_redshift": ("cluster:my-dw-instance-2", None),
+    "s3_notification": (None, None),
+    "s3_test_event": (None, None),
+}
+# The records of tests/data/cloudtrail that name a Redshift resource, by file and eventID; all others name none.
+REAL_RESOURCES = {
+    ("redshift-ulm.md.RebootCluster.extracted.json", "4b0a0389-b04e-4553-8946-e71d0c3cfd46"): (
+        "cluster:sumologicdevbi",
+        None,
+    ),
+}
+
+
+def test_every_sample_is_pinned():
+    # Given the sample events
+    # When they are listed
+    # Then each has its pinned answer (a new sample is pinned when it is added)
+    assert sorted(path.stem for path in EVENTS.glob("*.json")) == sorted(SAMPLES)
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(SAMPLES.items()), ids=sorted(SAMPLES))
+def test_the_samples_name_their_resources(name, expected):
     # Given a sample of the AWS documentation (or an S3 notification, which names nothing)
     record = event(name)
-    # When its resource is read by the table
-    # Then it is the one items.resource_of gave, where it gave one
-    old = items.resource_of(record)
-    if old is not None:
-        assert keys(resource_of(record))[0] == str(old)
+    # When its resource is read
+    # Then it is the pinned kind:name and parent
+    assert keys(resource_of(record)) == expected
 
 
-def test_the_real_records_keep_the_answers_items_gave():
+def test_the_real_records_name_their_resources():
     # Given every record of the real third-party trail files
-    records = [record for _, record in real_records() if isinstance(record, dict)]
-    # When their resources are read by items.resource_of and by the table
-    answers = [(_text(items.resource_of(record)), keys(resource_of(record))[0]) for record in records]
-    # Then none differs where items.resource_of gave one
-    assert records
-    assert [(old, new) for old, new in answers if old not in (None, new)] == []
+    records = [(source, record) for source, record in real_records() if isinstance(record, dict)]
+    # When their resources are read
+    found = {
+        (source, record.get("eventID")): keys(resource_of(record))
+        for source, record in records
+        if resource_of(record) is not None
+    }
+    # Then only the pinned ones name one, the pinned one
+    assert len(records) > 3000
+    assert found == REAL_RESOURCES
 
 
 JSON_KEYS = st.sampled_from(
@@ -945,6 +996,9 @@ JSON_KEYS = st.sampled_from(
         "id",
         "workgroup",
         "snapshot",
+        "sourceIdentifier",
+        "sourceType",
+        "targetArn",
     ]
 )
 ARNISH = st.sampled_from(
@@ -962,6 +1016,7 @@ ARNISH = st.sampled_from(
         "***",
         "HIDDEN_DUE_TO_SECURITY_REASONS",
         "true",
+        "cluster-snapshot",
     ]
 )
 SCALARS = st.one_of(
@@ -999,6 +1054,7 @@ NAMES = st.sampled_from(
         "GetQSqlRecommendation",
         "CreateTags",
         "ExecuteStatement",
+        "DescribeEvents",
     ]
 )
 

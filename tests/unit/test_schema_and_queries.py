@@ -19,6 +19,7 @@ def test_create_table_request_follows_the_definition():
     assert request["KeySchema"] == [{"AttributeName": "eventID", "KeyType": "HASH"}]
     indexes = {index["IndexName"]: index for index in request["GlobalSecondaryIndexes"]}
     events = {"byTime", "byWrite", "byEventName", "byPrincipal", "byActor", "byResource", "byAccount", "byRejected"}
+    events.add("byParentResource")
     small_items = {"byLedger", "byDetection", "bySeverity"}  # the ledger's and the detections'
     assert set(indexes) == events | small_items
     for index in schema.INDEXES:
@@ -36,6 +37,9 @@ def test_create_table_request_follows_the_definition():
         if index.projects_all:  # the ledger's and the detections' indexes: their small items whole, never an event's
             assert index.name in small_items
             assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+            continue
+        if index is schema.BY_PARENT_RESOURCE:  # keys only: an event found there is read from the table
+            assert indexes[index.name]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
             continue
         projected = indexes[index.name]["Projection"]["NonKeyAttributes"]
         assert "event" not in projected
@@ -100,7 +104,7 @@ def test_buckets_between_lists_every_month_and_shard_newest_first():
         (EventQuery(SINCE, UNTIL, actor="alice@corp.example"), "byActor", 1),
         (EventQuery(SINCE, UNTIL, detection="redshift-cluster-public", actor="alice"), "byDetection", 1),
         (EventQuery(SINCE, UNTIL, severities=(Severity.HIGH, Severity.CRITICAL)), "bySeverity", 2),
-        (EventQuery(SINCE, UNTIL, resource="cluster:c"), "byResource", 1),
+        (EventQuery(SINCE, UNTIL, resource="cluster:c"), "byResource byParentResource", 2),
         (EventQuery(SINCE, UNTIL, account="111122223333"), "byAccount", 1),
     ],
 )
@@ -108,8 +112,9 @@ def test_each_access_pattern_is_served_by_an_index(query, index, partitions):
     # Given a query
     # When its requests are built
     built = queries.requests(query)
-    # Then they are Queries on the right index with the time range on the sort key
-    assert {request["IndexName"] for request in built} == {index}
+    # Then they are Queries on the right index (a resource: on its own and its children's) with the time range on
+    # the sort key
+    assert {request["IndexName"] for request in built} == set(index.split())
     assert len(built) == partitions
     first = built[0]
     assert first["KeyConditionExpression"] == "#pk = :pk AND #t BETWEEN :since AND :until"
@@ -170,6 +175,13 @@ TWENTY_YEARS = (datetime(2006, 1, 1, tzinfo=UTC), datetime(2025, 12, 31, 23, tzi
             2,
             "2 values of the bySeverity index",
             False,
+        ),
+        pytest.param(
+            EventQuery(*TWENTY_YEARS, resource="cluster:c", event_name="DeleteClusterSnapshot"),
+            2,
+            "1 value of the byResource and byParentResource indexes",
+            False,
+            id="20 years of one resource",
         ),
     ],
 )

@@ -1,20 +1,33 @@
 """``redtrail ingest``: the Lambda's per-object path over local files and S3 prefixes, in parallel processes."""
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redtrail.cli.output import escape
+from redtrail.cli.output import escape, plural
 from redtrail.cli.progress import Progress
 from redtrail.contracts.settings import PipelineOptions
 from redtrail.core.errors import RedtrailError, StorageError
 from redtrail.core.pipeline import FileOutcome, ReadObject, Status, StoredItems, WriteItems, process_object
 from redtrail.core.s3_events import StoredObject, TrailObject
+from redtrail.core.trail_file import SkipReason
 
 if TYPE_CHECKING:
     from redtrail.adapters.connection import Connection
     from redtrail.adapters.s3 import TrailStore
+
+
+# Why files were skipped, as the summary words it after their count; in this order when counts tie.
+SKIP_REASONS: dict[SkipReason | None, str] = {
+    SkipReason.NOT_A_LOG_NAME: "not named *.json or *.json.gz",
+    SkipReason.NO_RECORDS: "without Records",
+    SkipReason.DIGEST: "in CloudTrail-Digest/",
+    SkipReason.OUTSIDE_AWSLOGS: "not under AWSLogs/",
+    SkipReason.NOT_TRAIL_LAYOUT: "not in CloudTrail's key layout",
+    None: "without a reason",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +51,7 @@ class Failure:
 @dataclass
 class IngestSummary:
     read: int = 0
-    skipped: int = 0
+    skip_reasons: Counter[SkipReason | None] = field(default_factory=Counter)
     records: int = 0
     kept: int = 0
     written: int = 0  # items: events, and quarantined records; with those of failed files written before they failed
@@ -52,7 +65,7 @@ class IngestSummary:
 
     def add(self, outcome: FileOutcome) -> None:
         if outcome.status is Status.SKIPPED:
-            self.skipped += 1
+            self.skip_reasons[outcome.skip_reason] += 1
             return
         self.read += 1
         self.records += outcome.records
@@ -70,41 +83,59 @@ class IngestSummary:
         self.written += failure.written
 
     @property
+    def skipped(self) -> int:
+        return sum(self.skip_reasons.values())
+
+    @property
     def files(self) -> int:
         return self.read + self.skipped + len(self.failed)
+
+    def skipped_text(self) -> str:
+        """``9 skipped (7 without Records, 2 not named ...)``: the count of each reason, most first."""
+        if not self.skipped:
+            return "0 skipped"
+        order = list(SKIP_REASONS)
+        counted = sorted(self.skip_reasons.items(), key=lambda pair: (-pair[1], order.index(pair[0])))
+        reasons = ", ".join(f"{count} {SKIP_REASONS[reason]}" for reason, count in counted)
+        return f"{self.skipped} skipped ({reasons})"
 
     def lines(self) -> list[str]:
         """The summary, every count of what was not stored as an event said, every data value escaped."""
         lines = [
-            f"files: {self.read} read, {self.skipped} skipped, {len(self.failed)} failed",
+            f"files: {self.read} read, {self.skipped_text()}, {len(self.failed)} failed",
             f"records: {self.records}, events kept: {self.kept}, items written: {self.written}"
             + (f", already stored: {self.unchanged}" if self.unchanged else ""),
         ]
         if self.quarantined:
             lines.append(
-                f"quarantined: {self.quarantined} records kept with their reason, not as events"
+                f"quarantined: {plural(self.quarantined, 'record')} kept with"
+                f" {'its' if self.quarantined == 1 else 'their'} reason, not as events"
                 " (list them: redtrail query --rejected)"
             )
         if self.duplicates:
             differing = f", {self.duplicates_differing} of them with other content" if self.duplicates_differing else ""
+            repeat = "repeats an eventID of its" if self.duplicates == 1 else "repeat an eventID of their"
             lines.append(
-                f"duplicates: {self.duplicates} records repeat an eventID of their file{differing}"
-                " (the first one is kept)"
+                f"duplicates: {plural(self.duplicates, 'record')} {repeat} file{differing} (the first one is kept)"
             )
         if self.not_objects:
-            lines.append(f"not objects: {self.not_objects} records are not JSON objects (counted, not stored)")
+            what = "is not a JSON object" if self.not_objects == 1 else "are not JSON objects"
+            lines.append(f"not objects: {plural(self.not_objects, 'record')} {what} (counted, not stored)")
         if self.conflicts:
             lines.append(
-                f"conflicts: {self.conflicts} eventIDs already stored with other content (the stored ones stay)"
+                f"conflicts: {plural(self.conflicts, 'eventID')} already stored with other content"
+                " (the stored ones stay)"
             )
         partial = [failure for failure in self.failed if failure.written]
         if partial:
             lines.append(
-                f"partly written: {len(partial)} failed files wrote {sum(f.written for f in partial)} items before"
-                " they failed (counted above; ingesting them again leaves those as they are)"
+                f"partly written: {plural(len(partial), 'failed file')} wrote"
+                f" {plural(sum(f.written for f in partial), 'item')} before"
+                f" {'it' if len(partial) == 1 else 'they'} failed (counted above; ingesting them again leaves those"
+                " as they are)"
             )
         for failure in self.failed:
-            written = f" ({failure.written} items written before)" if failure.written else ""
+            written = f" ({plural(failure.written, 'item')} written before)" if failure.written else ""
             lines.append(f"failed: {escape(failure.source)}: {escape(failure.reason)}{written}")
         return lines
 

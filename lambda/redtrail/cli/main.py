@@ -443,6 +443,7 @@ def query_command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from redtrail.adapters.dynamodb import EventTable
+    from redtrail.cli import hints
     from redtrail.core import queries
 
     now = datetime.now(UTC)
@@ -452,7 +453,7 @@ def query_command(args: argparse.Namespace) -> int:
         event_name=args.event_name,
         principal=args.principal,
         actor=args.actor,
-        resource=args.resource,
+        resource=hints.resource_key(args.resource),  # an ARN or a kind in capitals as the table keys it
         account=args.account,
         source=args.source,
         writes_only=args.writes_only or args.alarmed,
@@ -483,6 +484,8 @@ def query_command(args: argparse.Namespace) -> int:
         rows = provenance(rows, DynamoDBLedger(name, aws(args).dynamodb()))
     columns, noun = (output.REJECTED_COLUMNS, "quarantined record") if args.rejected else (output.COLUMNS, "event")
     output.emit(rows, lambda: output.event_table(rows, columns, noun), args.format, args.query)
+    if not rows and not args.rejected:  # why nothing matched, and what would, on stderr
+        hints.print_hints(query, table.query)
     return 0
 
 

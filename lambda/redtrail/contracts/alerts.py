@@ -29,6 +29,7 @@ COPIED_ATTRIBUTES: tuple[str, ...] = (
     "principalArn",
     "actor",
     "resource",
+    "parentResource",
     "sourceIPAddress",
     "sourceObject",
     "errorCode",

@@ -5,6 +5,8 @@ Every access pattern is a Query on one index with the time range on the sort key
 * ``byTime``   all events:        partition ``timeBucket``  = ``YYYY-MM#<shard>``
 * ``byWrite``  write-type events: partition ``writeBucket`` = the same value, set only on writes (sparse)
 * ``byEventName``, ``byPrincipal``, ``byResource``, ``byAccount``: partition = that value
+* ``byParentResource`` (sparse, keys only): partition ``parentResource``, what the resource belongs to (a snapshot's
+  cluster), so that a query by a cluster finds its snapshots' events too
 
 The month buckets are split into ``TIME_SHARDS`` shards (by a hash of ``eventID``) so that the current
 month's writes spread over several partitions instead of one hot one; a time-range query asks each
@@ -55,8 +57,15 @@ class Index:
     name: str
     partition_key: str
     sort_key: str = SORT_ATTRIBUTE
-    projection: tuple[str, ...] = SUMMARY_ATTRIBUTES
+    projection: tuple[str, ...] = SUMMARY_ATTRIBUTES  # none (and not projects_all): the keys only
     projects_all: bool = False  # the ledger's small items: every attribute
+
+    @property
+    def projection_type(self) -> str:
+        """DynamoDB's ProjectionType: ``ALL``, ``INCLUDE`` (the named attributes) or ``KEYS_ONLY``."""
+        if self.projects_all:
+            return "ALL"
+        return "INCLUDE" if projected_attributes(self) else "KEYS_ONLY"
 
 
 BY_TIME = Index("byTime", "timeBucket")
@@ -64,6 +73,11 @@ BY_WRITE = Index("byWrite", "writeBucket")
 BY_EVENT_NAME = Index("byEventName", "eventName")
 BY_PRINCIPAL = Index("byPrincipal", "principal")
 BY_RESOURCE = Index("byResource", "resource")
+# What an event's resource belongs to (a snapshot's cluster, a workgroup's namespace, a datashare's namespace),
+# written only when the event names it. Keys only: the summaries would take 13 of the 100 projected attributes
+# DynamoDB allows a table (95 are used), and projecting every attribute would copy each event into the index.
+# A query reads each event it finds here from the table (``queries.run``), with its filters.
+BY_PARENT_RESOURCE = Index("byParentResource", "parentResource", projection=())
 BY_ACCOUNT = Index("byAccount", "recipientAccountId")
 BY_ACTOR = Index("byActor", "actor")
 # Records that could not be stored as events (quarantined, with their reason), by month of ingestion.
@@ -88,6 +102,7 @@ INDEXES: tuple[Index, ...] = (
     BY_LEDGER,
     BY_DETECTION,
     BY_SEVERITY,
+    BY_PARENT_RESOURCE,
 )
 
 # Keys of the items that are not events: an event whose eventID holds the separator is quarantined instead,
@@ -115,6 +130,13 @@ def projected_attributes(index: Index) -> list[str]:
         return []
     keys = {PARTITION_KEY, index.partition_key, index.sort_key}
     return [name for name in index.projection if name not in keys]
+
+
+def projection(index: Index) -> dict[str, Any]:
+    """The ``Projection`` of an index in a CreateTable request."""
+    if index.projection_type == "INCLUDE":
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected_attributes(index)}
+    return {"ProjectionType": index.projection_type}
 
 
 def key_attributes() -> list[str]:
@@ -167,11 +189,7 @@ def create_table_request(table_name: str) -> dict[str, Any]:
                     {"AttributeName": index.partition_key, "KeyType": "HASH"},
                     {"AttributeName": index.sort_key, "KeyType": "RANGE"},
                 ],
-                "Projection": (
-                    {"ProjectionType": "ALL"}
-                    if index.projects_all
-                    else {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected_attributes(index)}
-                ),
+                "Projection": projection(index),
             }
             for index in INDEXES
         ],

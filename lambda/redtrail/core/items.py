@@ -14,20 +14,14 @@ import msgspec
 from redtrail.contracts import schema
 from redtrail.core.classify import Match
 from redtrail.core.detections import Detection, highest
+from redtrail.core.resources import resource_of
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
 _COPIED = ("eventTime", "eventSource", "eventName", "awsRegion", "recipientAccountId", "errorCode", "sourceIPAddress")
-# (field, resource kind) in requestParameters, then responseElements; the first readable one wins.
-_RESOURCE_FIELDS = (
-    ("dataShareArn", "datashare"),
-    ("clusterIdentifier", "cluster"),
-    ("clusterId", "cluster"),
-    ("workgroupName", "workgroup"),
-    ("namespaceName", "namespace"),
-)
-_RESOURCE_KINDS = frozenset({"cluster", "namespace", "workgroup", "datashare"})
+RESOURCE_ATTRIBUTE = schema.BY_RESOURCE.partition_key
+PARENT_RESOURCE_ATTRIBUTE = schema.BY_PARENT_RESOURCE.partition_key
 # What json.dumps(record, ensure_ascii=..., separators=(",", ":")) builds on each call, built once.
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _COMPACT_ASCII_JSON = json.JSONEncoder(separators=(",", ":"))
@@ -80,11 +74,11 @@ KEY_BYTES = _key_bytes()
 # * ``eventTime`` (the sort key of every event index): must be a time as CloudTrail writes it (20 bytes), or the
 #   record is quarantined (a record without one would be in no time range).
 # * ``timeBucket``, ``writeBucket``: made from a valid eventTime, always short.
-# * ``eventName``, ``recipientAccountId``, ``principal``, ``actor``, ``resource`` (partition keys of one index
-#   each) and the summary copies below: copies of what ``event`` holds whole, read by one index or shown by
-#   ``redtrail query``. One longer than its bound (its key role's, else MAX_COPY_BYTES) is left out and named in
-#   ``droppedAttributes``: the event is stored and found by time and by its other keys; quarantining a real event
-#   for a malformed field (a failed DescribeClusters with a 2,100-byte clusterIdentifier) would hide it.
+# * ``eventName``, ``recipientAccountId``, ``principal``, ``actor``, ``resource``, ``parentResource`` (partition
+#   keys of one index each) and the summary copies below: copies of what ``event`` holds whole, read by one index
+#   or shown by ``redtrail query``. One longer than its bound (its key role's, else MAX_COPY_BYTES) is left out and
+#   named in ``droppedAttributes``: the event is stored and found by time and by its other keys; quarantining a
+#   real event for a malformed field (a failed DescribeClusters with a 2,100-byte clusterIdentifier) would hide it.
 # * ``sourceObject`` (an S3 URI: keys are at most 1,024 bytes), ``eventSha256``, ``matchedBy``, ``severity``,
 #   ``detections``, ``redshiftServiceAccountRegion``: redtrail's own, short.
 _BOUNDED_COPIES = (
@@ -100,7 +94,8 @@ _BOUNDED_COPIES = (
     "principalAccountId",
     "identityType",
     "actor",
-    "resource",
+    RESOURCE_ATTRIBUTE,
+    PARENT_RESOURCE_ATTRIBUTE,
 )
 
 
@@ -166,8 +161,10 @@ def build_item(
         if actor:
             item["actor"] = {"S": actor}
     resource = resource_of(record)
-    if resource:
-        item["resource"] = {"S": resource}
+    if resource is not None:
+        item[RESOURCE_ATTRIBUTE] = {"S": resource.key}
+        if resource.parent is not None:
+            item[PARENT_RESOURCE_ATTRIBUTE] = {"S": resource.parent.key}
     item["sourceObject"] = {"S": source_object}
     severity = highest(detection.severity for detection in detections)
     if severity is not None:
@@ -514,45 +511,6 @@ def actor_of(identity: Mapping[str, Any]) -> str | None:
     if identity_type == "AWSService":
         return _text(identity.get("invokedBy"))
     return _text(identity.get("invokedBy")) or (arn.rsplit("/", 1)[-1] if "/" in arn else None)
-
-
-def resource_of(record: Mapping[str, Any]) -> str | None:
-    """The Redshift resource an event concerns, as ``kind:name`` (cluster, namespace, workgroup, datashare)."""
-    for section in ("requestParameters", "responseElements"):
-        fields = record.get(section)
-        if not isinstance(fields, Mapping):
-            continue
-        for field, kind in _RESOURCE_FIELDS:
-            value = _text(fields.get(field))
-            if value:
-                return f"{kind}:{_arn_name(value) if value.startswith('arn:') else value}"
-        context = fields.get("encryptionContext")
-        if isinstance(context, Mapping):
-            for key, value in context.items():
-                if isinstance(key, str) and key.endswith(":arn") and key.startswith("aws:redshift"):
-                    parsed = _arn_resource(_text(value))
-                    if parsed:
-                        return parsed
-    return None
-
-
-def _arn_name(arn: str) -> str:
-    """The last name in an ARN's resource part (datashare ARNs end in ``<producer-id>/<name>``)."""
-    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-
-
-def _arn_resource(arn: str | None) -> str | None:
-    """``kind:name`` from a Redshift ARN such as ``arn:aws:redshift:r:a:cluster:name``."""
-    if not arn:
-        return None
-    parts = arn.split(":", 5)
-    if len(parts) < 6 or not parts[2].startswith("redshift"):
-        return None
-    resource = parts[5]
-    kind, _, name = resource.replace("/", ":", 1).partition(":")
-    if kind not in _RESOURCE_KINDS or not name:
-        return None
-    return f"{kind}:{_arn_name(name) if kind == 'datashare' else name}"
 
 
 def _text(value: object) -> str | None:

@@ -4,7 +4,7 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import groupby, islice
 from typing import Any
 
 from redtrail.contracts import alerts, schema
@@ -94,11 +94,13 @@ def plan(query: EventQuery) -> tuple[schema.Index, list[str]]:
         return schema.BY_DETECTION, [known_rule(query.detection)]
     if query.severities:
         return schema.BY_SEVERITY, [severity.value for severity in dict.fromkeys(query.severities)]
+    # A resource before the other keys: only its own two indexes find the events of what belongs to it (no event
+    # index projects ``parentResource``, so no filter on another index can tell them).
     for index, value in (
+        (schema.BY_RESOURCE, query.resource),
         (schema.BY_EVENT_NAME, query.event_name),
         (schema.BY_PRINCIPAL, query.principal),
         (schema.BY_ACTOR, query.actor),
-        (schema.BY_RESOURCE, query.resource),
         (schema.BY_ACCOUNT, query.account),
     ):
         if value:
@@ -146,6 +148,9 @@ def cost(query: EventQuery) -> Cost:
             why += f"; {' and '.join(filters)} only filter{'s' if len(filters) == 1 else ''} what they return"
     elif index is schema.BY_REJECTED:
         why = f"{_counted(len(partitions), 'month')} of the {index.name} index"
+    elif index is schema.BY_RESOURCE:
+        why = f"{_counted(len(partitions), 'value')} of the {index.name} and {schema.BY_PARENT_RESOURCE.name} indexes"
+        return Cost(index, 2 * len(partitions), why)
     else:
         why = f"{_counted(len(partitions), 'value')} of the {index.name} index"
     return Cost(index, len(partitions), why)
@@ -168,7 +173,6 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
         ("eventName", query.event_name),
         ("principal", query.principal),
         ("actor", query.actor),
-        ("resource", query.resource),
         ("recipientAccountId", query.account),
         ("eventSource", query.source),
         ("errorCode", query.error_code),
@@ -181,6 +185,10 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
     if query.errors_only and not query.error_code:
         names["#e"] = "errorCode"
         filters.append("attribute_exists(#e)")
+    if query.resource and index is not schema.BY_RESOURCE:  # the detection items: the resource, or its parent's
+        names["#r"], names["#rp"] = schema.BY_RESOURCE.partition_key, schema.BY_PARENT_RESOURCE.partition_key
+        values[":r"] = {"S": query.resource}
+        filters.append("(#r = :r OR #rp = :r)")
     if query.writes_only and index is not schema.BY_WRITE:
         names["#w"] = "isWrite"
         values[":w"] = {"BOOL": True}
@@ -205,7 +213,48 @@ def requests(query: EventQuery) -> list[dict[str, Any]]:
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
         built.append(request)
+    if index is schema.BY_RESOURCE:
+        built.append(_parent_request(built[0]))
     return built
+
+
+def _parent_request(own: dict[str, Any]) -> dict[str, Any]:
+    """The Query of ``byParentResource`` beside the ``byResource`` one: the same key and range, no filter (the index
+    has the keys only; ``fetch_request`` applies the filter to each event it finds)."""
+    return {
+        "IndexName": schema.BY_PARENT_RESOURCE.name,
+        "KeyConditionExpression": own["KeyConditionExpression"],
+        "ExpressionAttributeNames": {"#pk": schema.BY_PARENT_RESOURCE.partition_key, "#t": schema.SORT_ATTRIBUTE},
+        "ExpressionAttributeValues": {
+            key: own["ExpressionAttributeValues"][key] for key in (":pk", ":since", ":until")
+        },
+        "ScanIndexForward": False,
+    }
+
+
+# What an event read whole from the table shows: what ``byResource`` projects, and the parent it was found by.
+_FETCHED = (schema.PARTITION_KEY, *schema.SUMMARY_ATTRIBUTES, schema.BY_PARENT_RESOURCE.partition_key)
+_KEY_PLACEHOLDERS = frozenset({"#pk", "#t", ":pk", ":since", ":until"})
+
+
+def fetch_request(own: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """A Query of the table for one event found in ``byParentResource``, with the filter of ``own`` (the
+    ``byResource`` Query): it returns the event's summary when the event passes the filter, else nothing."""
+    names = {key: value for key, value in own["ExpressionAttributeNames"].items() if key not in _KEY_PLACEHOLDERS}
+    values = {key: value for key, value in own["ExpressionAttributeValues"].items() if key not in _KEY_PLACEHOLDERS}
+    names["#id"] = schema.PARTITION_KEY
+    values[":id"] = {"S": event_id}
+    shown = [f"#a{number}" for number in range(len(_FETCHED))]
+    names.update(zip(shown, _FETCHED, strict=True))
+    request: dict[str, Any] = {
+        "KeyConditionExpression": "#id = :id",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ProjectionExpression": ", ".join(shown),
+    }
+    if "FilterExpression" in own:
+        request["FilterExpression"] = own["FilterExpression"]
+    return request
 
 
 def _operands(values: dict[str, Any], prefix: str, texts: Iterable[str]) -> str:
@@ -248,16 +297,24 @@ def _merged(index: schema.Index, built: list[dict[str, Any]], run_query: RunQuer
             for _, month_requests in groupby(built, key=lambda r: r["ExpressionAttributeValues"][":pk"]["S"][:7])
         )
         return (item for month in by_month for item in month)
+    if index is schema.BY_RESOURCE:  # the resource's own events and those of what belongs to it
+        own, parent = built
+        found = _fetched(run_query(parent), own, run_query)
+        return heapq.merge(run_query(own), found, key=_event_time, reverse=True)
     if len(built) > 1:  # severity levels, whose times overlap
         return heapq.merge(*(run_query(request) for request in built), key=_event_time, reverse=True)
     return run_query(built[0])
 
 
+def _fetched(keys: Iterator[Item], own: dict[str, Any], run_query: RunQuery) -> Iterator[Item]:
+    """The events ``byParentResource`` found, each read from the table as it is needed, those the filter keeps."""
+    for key in keys:
+        yield from run_query(fetch_request(own, _key(key)))
+
+
 def _limited(results: Iterator[Item], limit: int | None) -> Iterator[Item]:
-    for count, item in enumerate(results):
-        if limit is not None and count >= limit:
-            return
-        yield item
+    # islice stops at the limit without asking for one more: each event found by its parent costs a read.
+    return results if limit is None else islice(results, limit)
 
 
 def event_rows(detection_items: Iterable[Item]) -> Iterator[Item]:

@@ -49,6 +49,11 @@ class Kind(StrEnum):
     CONNECTION = "connection"  # query editor v2
 
 
+# What a parent can be: a cluster (of snapshots, usage limits, endpoints, scheduled actions), a namespace (of
+# datashares, serverless snapshots and workgroups, integrations) or a workgroup (of serverless endpoints).
+PARENT_KINDS = frozenset({Kind.CLUSTER, Kind.NAMESPACE, Kind.WORKGROUP})
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """A resource as ``kind:name``; ``parent`` is what it belongs to when the event says (a snapshot's cluster)."""
@@ -140,6 +145,8 @@ _SERVICES = {
                 ("targetAction.resumeCluster.clusterIdentifier", Kind.CLUSTER),
                 ("targetAction.resizeCluster.clusterIdentifier", Kind.CLUSTER),
             ),
+            # A zero-ETL integration fills a namespace (a cluster's or a serverless one's, by its ARN).
+            Kind.INTEGRATION: (("targetArn", None),),
         },
     ),
     _SERVERLESS: _Service(
@@ -228,6 +235,21 @@ _RULES: dict[tuple[str, str], tuple[_Field, ...]] = {
     ),
 }
 
+# Calls that name their resource by an identifier and its type beside it: (name field, type field, kinds by type).
+_TYPED: dict[tuple[str, str], tuple[str, str, Mapping[str, Kind]]] = {
+    (_REDSHIFT, "DescribeEvents"): (
+        "sourceIdentifier",
+        "sourceType",
+        {
+            "cluster": Kind.CLUSTER,
+            "cluster-parameter-group": Kind.PARAMETER_GROUP,
+            "cluster-security-group": Kind.SECURITY_GROUP,
+            "cluster-snapshot": Kind.SNAPSHOT,
+            "scheduled-action": Kind.SCHEDULED_ACTION,
+        },
+    ),
+}
+
 _REDSHIFT_ARN_KINDS = (
     Kind.CLUSTER,
     Kind.NAMESPACE,
@@ -275,11 +297,20 @@ def resource_of(record: Mapping[str, Any]) -> Resource | None:
     service = _SERVICES.get(source, _OTHERS) if source else _OTHERS
     sections = (_views(record.get(_REQUEST), wrapped=False), _views(record.get(_RESPONSE), wrapped=service.wrapped))
     rules = _RULES.get((source, name), ()) if source and name else ()
+    typed = _TYPED.get((source, name)) if source and name else None
+    if typed is not None:
+        rules = (*rules, *_typed_fields(record.get(_REQUEST), *typed))
     for field in (*rules, *service.fields):
         found = _find(sections, field)
         if found is not None:
             return found if found.parent is not None else _with_parent(found, sections, service)
     return _from_encryption_context(record)
+
+
+def _typed_fields(request: object, name: str, type_field: str, kinds: Mapping[str, Kind]) -> tuple[_Field, ...]:
+    """The field that names the resource, of the kind its type field says (none for an unknown type)."""
+    kind = kinds.get(_text(request.get(type_field)) or "") if isinstance(request, Mapping) else None
+    return ((name, kind),) if kind is not None else ()
 
 
 def parse_resource_key(text: str) -> Resource | None:
