@@ -2,7 +2,6 @@
 and the profile's ``region`` and ``endpoint_url`` in the shared config file (temporary files here)."""
 
 import argparse
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -202,17 +201,24 @@ def test_every_command_takes_a_profile():
         assert args.profile == "prod", command
 
 
-def test_ingest_hands_its_profile_to_the_worker_processes_and_takes_it_back(monkeypatch):
-    # Given a shell whose AWS_PROFILE names another profile
-    monkeypatch.setenv("AWS_PROFILE", "shell")
-    monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)
-    # When ingest runs with --profile (its workers make their sessions from the environment)
-    with cli._profile_in_environment("prod"):
-        during = (os.environ.get("AWS_PROFILE"), os.environ.get("AWS_DEFAULT_PROFILE"))
-    # Then the workers see the profile while it runs, and the environment is as it was afterwards
-    assert during == ("prod", "prod")
-    assert os.environ.get("AWS_PROFILE") == "shell"
-    assert "AWS_DEFAULT_PROFILE" not in os.environ
+def test_ingest_hands_its_profile_to_the_worker_processes(aws_files, monkeypatch):
+    # Given a shell whose AWS_PROFILE names another profile, and ingest's run recorded
+    monkeypatch.setenv("AWS_PROFILE", "default")
+    seen = {}
+
+    def run_ingest(sources, options):
+        seen["options"] = options
+        return SimpleNamespace(lines=list, failed=[])
+
+    monkeypatch.setattr("redtrail.cli.ingest.run_ingest", run_ingest)
+    # When ingest runs a dry run with --profile
+    cli.main(["ingest", "--dry-run", "--profile", "prod", "--region", "eu-west-1", "tests/events"])
+    # Then each worker's connection is of that profile (not the shell's AWS_PROFILE, not the environment's keys)
+    from redtrail.cli.ingest import _Worker
+
+    options = seen["options"]
+    assert options.profile == "prod"
+    assert _Worker(options)._connection().where.profile == "prod"
 
 
 def test_the_local_stacks_export_line_names_the_region_for_aws_cli_v1_too():

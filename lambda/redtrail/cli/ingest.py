@@ -35,6 +35,7 @@ class IngestOptions:
     table: str | None  # None: dry run, nothing written
     endpoint_url: str | None = None
     region: str | None = None
+    profile: str | None = None  # each worker process makes its own session, of this profile
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)  # the function's, as the CLI found them
     workers: int = 1
 
@@ -214,7 +215,7 @@ class _Worker:
         if self._aws is None:
             from redtrail.adapters.connection import Connection
 
-            self._aws = Connection(region=self.options.region, endpoint_url=self.options.endpoint_url)
+            self._aws = Connection(self.options.region, self.options.endpoint_url, self.options.profile)
         return self._aws
 
     def store(self) -> "TrailStore":

@@ -5,10 +5,9 @@ points: each names a function that adds its subcommand to the parser.
 """
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -373,31 +372,17 @@ def ingest_command(args: argparse.Namespace) -> int:
             raise CliError(f"table {table} does not exist (use --create-table to create it)")
     # the workers resolve the same region and endpoint from what was given, as this connection does
     options = IngestOptions(
-        table=table, endpoint_url=args.endpoint_url, region=args.region, pipeline=pipeline, workers=args.workers
+        table=table,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        profile=args.profile,
+        pipeline=pipeline,
+        workers=args.workers,
     )
-    with _profile_in_environment(args.profile):
-        summary = run_ingest(args.sources, options)
+    summary = run_ingest(args.sources, options)
     for line in summary.lines():
         print(line)
     return 1 if summary.failed else 0
-
-
-@contextlib.contextmanager
-def _profile_in_environment(profile: str | None) -> Iterator[None]:
-    """``--profile`` as botocore's environment variables while ``ingest`` runs: its worker processes make their own
-    sessions, from the environment."""
-    names = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")  # botocore reads them in this order
-    saved = {name: os.environ.get(name) for name in names}
-    if profile:
-        os.environ.update(dict.fromkeys(names, profile))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _ingest_target(args: argparse.Namespace) -> "tuple[str | None, PipelineOptions]":
