@@ -2,12 +2,12 @@
 
 Deploys the stack into a local AWS (``redtrail local``), delivers the sample events as CloudTrail would (the
 reference document's Redshift examples, a Redshift sample and a real third-party trail file: one log file per
-account and region, and a signed digest of each), plus three calls made just now by two people through one
-IAM Identity Center role (a cluster made public, a cluster deleted without a final snapshot, a describe),
-waits until the pipeline has processed them, prints ``redtrail query`` and ``redtrail verify``, the alerts as
-they arrive on a queue subscribed to the alerts topic, and the alarms the local evaluator fired; then tampers
-with one log file, shows ``redtrail verify`` find it, and writes ``redtrail report`` of all the demo's events
-(``REPORT``, ignored by git) and prints its path.
+account and region, and a signed digest of each), plus four calls made just now by two people through one
+IAM Identity Center role (a cluster made public, a cluster deleted without a final snapshot, a describe, a role
+change refused), waits until the pipeline has processed them, prints ``redtrail query`` and ``redtrail verify``,
+the alerts as they arrive on a queue subscribed to the alerts topic, and the alarms the local evaluator fired;
+then tampers with one log file, shows ``redtrail verify`` find it, and writes ``redtrail report`` of all the
+demo's events (``REPORT``, ignored by git) and prints its path.
 """
 
 import gzip
@@ -33,12 +33,14 @@ TAMPERED_EVENT = "1dbee944-f889-4beb-b228-7ad0f3124640"  # the reference documen
 LIVE_ACCOUNT = "111122223333"
 SSO_ROLE = f"arn:aws:sts::{LIVE_ACCOUNT}:assumed-role/AWSReservedSSO_AdministratorAccess_5f2a9c1e7b3d4a60"
 ALARMS = ("WriteEvents", "HighSeverityEvents")  # what the demo's events fire
+# One alert per detected call: the cluster made public, the one deleted without a snapshot, the refused role change.
+EXPECTED_ALERTS = 3
 REPORT = WORK_DIR / "redtrail-report.html"
 SINCE = "2015-01-01"  # before the oldest sample event
 
 
 def sample_records(now: datetime) -> list[dict[str, Any]]:
-    """The reference examples, the Redshift sample, the real file's records, and three calls made just now."""
+    """The reference examples, the Redshift sample, the real file's records, and four calls made just now."""
     examples = [json.loads(path.read_text()) for path in sorted(EVENTS.glob("*.json"))]
     records = [record for record in examples if "eventVersion" in record]
     records.append(json.loads(REDSHIFT_SAMPLE.read_text()))
@@ -47,18 +49,28 @@ def sample_records(now: datetime) -> list[dict[str, Any]]:
 
 
 def live_records(now: datetime) -> list[dict[str, Any]]:
-    """alice and bob, through one Identity Center role, minutes ago: what detections are for."""
+    """alice and bob, through one Identity Center role, minutes ago: what detections are for (bob's role change
+    refused)."""
     base = json.loads((EVENTS / "authorize_datashare.json").read_text())
     calls = (
         ("alice@corp.example", "ModifyCluster", {"clusterIdentifier": "sales-dw", "publiclyAccessible": True}),
         ("bob@corp.example", "DeleteCluster", {"clusterIdentifier": "scratch", "skipFinalClusterSnapshot": True}),
         ("alice@corp.example", "DescribeClusters", {"clusterIdentifier": "sales-dw"}),
+        (
+            "bob@corp.example",
+            "ModifyClusterIamRoles",
+            {"clusterIdentifier": "sales-dw", "addIamRoles": [f"arn:aws:iam::{LIVE_ACCOUNT}:role/etl-admin"]},
+        ),
     )
+    refused = {"ModifyClusterIamRoles": "AccessDenied"}  # a failed attempt: stored, shown with its error, detected
     records = []
     for number, (person, name, request) in enumerate(calls):
         record = dict(base, eventName=name, requestParameters=request, responseElements=None)
+        if name in refused:
+            record["errorCode"] = refused[name]
+            record["errorMessage"] = f"User is not authorized to perform: redshift:{name}"
         record["eventID"] = f"5e1d0c3a-9b7f-4e2d-8a6c-{number:012d}"
-        record["eventTime"] = (now - timedelta(minutes=5 - number)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["eventTime"] = (now - timedelta(minutes=6 - number)).strftime("%Y-%m-%dT%H:%M:%SZ")
         record["readOnly"] = name.startswith("Describe")
         record["sourceIPAddress"] = "203.0.113.7"
         record["userIdentity"] = {
@@ -189,7 +201,7 @@ def main(port: int = 0) -> int:
     print("local AWS stopped")
     # The demo worked when the query ran, the signed record verified, the two detected calls were alerted and
     # fired their alarms, the tampering was found, and the report was written.
-    alerted = len(alerts) == 2 and listed == 0 and fired
+    alerted = len(alerts) == EXPECTED_ALERTS and listed == 0 and fired
     return 0 if (query, clean, found, alerted, reported) == (0, 0, 1, True, 0) else 1
 
 

@@ -26,11 +26,13 @@ def test_the_demo_runs_end_to_end_on_a_local_aws():
     decrypt = next((line for line in out.splitlines() if " Decrypt " in line), out[-3000:])
     assert "serviceAccount(us-east-2)" in decrypt
     assert "RebootCluster" in out
-    assert "(9 events)" in out
-    # And the signed record verified, the two detected calls were alerted and fired their alarms, and the
-    # tampered file was found
+    assert "(10 events)" in out
+    # And the signed record verified, the three detected calls were alerted (the refused one shown with its error),
+    # the two high or critical ones fired their alarms, and the tampered file was found
     assert "no problems" in out
-    assert "# 2 alerts arrived on a queue subscribed to the alerts topic" in out
+    assert "# 3 alerts arrived on a queue subscribed to the alerts topic" in out
+    refused = next(line for line in out.splitlines() if "ModifyClusterIamRoles" in line)
+    assert "AccessDenied" in refused  # the failed attempt shows as failed
     assert "[HIGH] alice@corp.example made cluster sales-dw publicly accessible" in out
     for alarm in ("WriteEvents", "HighSeverityEvents"):
         # from INSUFFICIENT_DATA, or from OK when a slow machine evaluated a period before the metric arrived
@@ -45,4 +47,5 @@ def test_the_demo_runs_end_to_end_on_a_local_aws():
     assert "<td>datashare:testshare</td><td>555555555555</td>" in page
     assert "[CRITICAL] bob@corp.example deleted cluster scratch (final snapshot: none)" in page
     assert "<td>LOG_HASH_MISMATCH</td>" in page
+    assert "AccessDenied" in page  # bob's refused role change, among the failed attempts
     assert out.rstrip().endswith("local AWS stopped")

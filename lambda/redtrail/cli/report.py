@@ -152,7 +152,11 @@ def _resources(data: ReportData) -> str:
     for resource, (writes, detections) in changed.items():
         parts.append(f"<h3>{_text(resource)}</h3>")
         parts.append(_timeline(data.since, data.until, writes, detections, "timeline"))
-        parts.append(_table(("eventTime", "eventName", "actor", "principal", "severity"), writes[:ROWS_PER_RESOURCE]))
+        parts.append(
+            _table(
+                ("eventTime", "eventName", "errorCode", "actor", "principal", "severity"), writes[:ROWS_PER_RESOURCE]
+            )
+        )
         if len(writes) > ROWS_PER_RESOURCE:
             parts.append(
                 f"<p class=meta>and {len(writes) - ROWS_PER_RESOURCE} more: redtrail query --writes-only "
