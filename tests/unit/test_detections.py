@@ -23,6 +23,7 @@ from redtrail.core.detections import (
     highest,
     rules_for,
 )
+from redtrail.core.resources import resource_of
 from tests.support import REAL_TRAILS, event
 
 CONTEXT = DetectionContext(datashare_consumer_allowlist=frozenset({"444455556666", "ADX"}))
@@ -1061,3 +1062,38 @@ def test_detect_never_raises_on_junk(record, allowlist, actor):
 @settings(max_examples=200, deadline=None)
 def test_detect_never_raises_on_a_record_of_any_shape(record):
     assert isinstance(detect(record, CONTEXT), list)
+
+
+@pytest.mark.parametrize(
+    ("name", "request_parameters", "named"),
+    [
+        ("CreateTags", {"resourceName": "arn:aws:redshift:us-east-1:123456789012:cluster:sales-dw"}, "sales-dw"),
+        (
+            "DeleteClusterSnapshot",
+            {"snapshotIdentifier": "nightly", "snapshotClusterIdentifier": "sales-dw"},
+            "nightly",
+        ),
+        (
+            "ModifyClusterIamRoles",
+            {"clusterIdentifier": "sales-dw", "addIamRoles": ["arn:aws:iam::1:role/r"]},
+            "sales-dw",
+        ),
+    ],
+)
+def test_a_denied_attempt_names_the_resource_its_item_names(name, request_parameters, named):
+    # Given a write call refused with AccessDenied (CreateTags names its resource by an ARN in resourceName, which the
+    # detections' own field list once missed: its alert said "-")
+    record = event("execute_statement") | {
+        "eventSource": "redshift.amazonaws.com",
+        "eventName": name,
+        "readOnly": False,
+        "errorCode": "AccessDenied",
+        "requestParameters": request_parameters,
+        "responseElements": None,
+    }
+    # When it is detected
+    (found,) = detect(record, DetectionContext())
+    # Then the alert names the resource as the item's resource does (one table, core/resources.py)
+    resource = resource_of(record)
+    assert resource is not None
+    assert found.fields["resource"] == resource.name == named

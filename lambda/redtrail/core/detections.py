@@ -16,6 +16,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from redtrail.core.resources import resource_of
+
 PROVISIONED = "redshift.amazonaws.com"
 SERVERLESS = "redshift-serverless.amazonaws.com"
 # In a rule's ``names``: every eventName of the rule's sources.
@@ -24,19 +26,6 @@ ANY_EVENT_NAME = "*"
 _ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 # Parameter values are strings in both APIs; these say "off".
 _OFF_VALUES = frozenset({"false", "0", "off"})
-# Request fields that name the resource of a call, most specific first (ARNs give their last name).
-_RESOURCE_FIELDS = (
-    "clusterIdentifier",
-    "workgroupName",
-    "namespaceName",
-    "parameterGroupName",
-    "snapshotIdentifier",
-    "snapshotName",
-    "clusterSecurityGroupName",
-    "dataShareArn",
-    "snapshotArn",
-    "resourceArn",
-)
 _LISTED_SNAPSHOTS = 5  # snapshot ids a batch deletion's title shows before "and N more"
 _MISSING = "-"
 
@@ -189,9 +178,10 @@ def _name(value: object) -> str | None:
     return _arn_name(text) if text and text.startswith("arn:") else text
 
 
-def _resource_name(request: Mapping[str, Any]) -> str:
-    """The first resource a call names, from the fields every Redshift call uses; "-" when it names none."""
-    return next((name for name in map(_name, map(request.get, _RESOURCE_FIELDS)) if name), _MISSING)
+def _resource_name(record: Mapping[str, Any]) -> str:
+    """The name of the resource a call concerns (``resources.resource_of``, the items' own); "-" when none."""
+    found = resource_of(record)
+    return found.name if found is not None else _MISSING
 
 
 def _finding(severity: Severity, resource: str | None, **fields: str | None) -> Finding:
@@ -424,7 +414,7 @@ def _access_denied(record: Mapping[str, Any], context: DetectionContext) -> Find
     # As for the items' isWrite: some records write readOnly as a string.
     if read_only is True or (isinstance(read_only, str) and read_only.strip().lower() == "true"):
         return None
-    return _finding(Severity.LOW, _resource_name(_request(record)), eventName=_event_name(record), errorCode=code)
+    return _finding(Severity.LOW, _resource_name(record), eventName=_event_name(record), errorCode=code)
 
 
 def _docs(service: str, page: str) -> str:
