@@ -31,7 +31,6 @@ def powertools_layer_parameter(version: str = "latest") -> str:
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
 
 
-POWERTOOLS_LAYER_PARAMETER = powertools_layer_parameter()
 VISIBILITY_TIMEOUT_FACTOR = 6  # AWS guidance for SQS event sources: at least 6x the function timeout
 DEAD_LETTER_RETENTION = Duration.days(14)
 SWEEP_INTERVAL = Duration.minutes(SWEEP_MINUTES)

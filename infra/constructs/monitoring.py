@@ -16,9 +16,10 @@ from constructs import Construct
 
 from redtrail.contracts.integrity import ProblemCode
 from redtrail.contracts.metric_names import NAMESPACE, PROBLEM_DIMENSION, SERVICE, SOURCE_DIMENSION, MetricName
+from redtrail.contracts.settings import SWEEP_MINUTES
 
 HEALTH_PERIOD = Duration.minutes(5)
-HEARTBEAT_PERIOD = Duration.minutes(30)  # two sweeps (every 15 minutes): one missed run is not yet an alarm
+HEARTBEAT_PERIOD = Duration.minutes(2 * SWEEP_MINUTES)  # two sweeps: one missed run is not yet an alarm
 SENSITIVE_PERIOD = Duration.minutes(5)
 
 

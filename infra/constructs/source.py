@@ -54,13 +54,12 @@ class TrailSource(Construct):
         self.sns_topic_arn = sns_topic_arn
         self.kms_key: kms.IKey | None = kms.Key.from_key_arn(self, "TrailKey", kms_key_arn) if kms_key_arn else None
         self.trail: cloudtrail.CfnTrail | None = None
-        self.trail_arn: str | None = None
         if bucket_name:
             self.bucket: s3.IBucket = s3.Bucket.from_bucket_name(self, "Bucket", bucket_name)
         else:
             bucket = self._new_bucket(event_bridge=mode is SourceMode.EVENTBRIDGE)
             self.bucket = bucket
-            self.trail, self.trail_arn = self._new_trail(bucket)
+            self.trail = self._new_trail(bucket)
 
     def _new_bucket(self, *, event_bridge: bool) -> s3.Bucket:
         access_logs = _secure_bucket(self, "AccessLogs")
@@ -68,7 +67,7 @@ class TrailSource(Construct):
             self, "Bucket", access_logs=access_logs, access_logs_prefix="trail-bucket/", event_bridge=event_bridge
         )
 
-    def _new_trail(self, bucket: s3.Bucket) -> tuple[cloudtrail.CfnTrail, str]:
+    def _new_trail(self, bucket: s3.Bucket) -> cloudtrail.CfnTrail:
         """The multi-region trail, and a bucket policy that lets CloudTrail write for this trail only.
 
         Not the ``cloudtrail.Trail`` construct: its bucket policy statements have no ``aws:SourceArn``, so any
@@ -113,7 +112,7 @@ class TrailSource(Construct):
         # CloudTrail checks the bucket policy when the trail is created.
         if bucket.policy is not None:
             trail.node.add_dependency(bucket.policy)
-        return trail, trail_arn
+        return trail
 
     def deliver_to(self, queue: sqs.Queue) -> None:
         """Announce each new trail file (log files and digests) to ``queue``, the way ``mode`` says."""

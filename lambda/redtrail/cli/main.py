@@ -460,13 +460,14 @@ def query_command(args: argparse.Namespace) -> int:
             f"{cost.describe()}: narrow --since/--until, or use a key "
             "(--event-name, --principal, --actor, --resource, --account, --detection, --severity)"
         )
-    table = EventTable(name, aws(args).dynamodb())
+    dynamodb = aws(args).dynamodb()
+    table = EventTable(name, dynamodb)
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]
     if not args.rejected:
         from redtrail.adapters.ledger import DynamoDBLedger
         from redtrail.cli.verify import provenance
 
-        rows = provenance(rows, DynamoDBLedger(name, aws(args).dynamodb()))
+        rows = provenance(rows, DynamoDBLedger(name, dynamodb))
     columns, noun = (output.REJECTED_COLUMNS, "quarantined record") if args.rejected else (output.COLUMNS, "event")
     output.emit(rows, lambda: output.event_table(rows, columns, noun), args.format, args.query)
     if not rows and not args.rejected:  # why nothing matched, and what would, on stderr

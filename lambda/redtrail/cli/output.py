@@ -4,7 +4,6 @@ On a terminal a table is fitted to its width by rich (long cells folded); elsewh
 layout that scripts can read. Every cell is escaped before either sees it. Rendering is pure; ``emit`` prints.
 """
 
-import gzip
 import io
 import json
 import re
@@ -47,9 +46,10 @@ def plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     A large event stored compressed (``eventGzip``) comes back as its ``event`` text.
     """
     row = {name: _value(value) for name, value in item.items() if name not in INTERNAL_ATTRIBUTES}
-    packed = row.pop("eventGzip", None)
-    if isinstance(packed, bytes):
-        row["event"] = gzip.decompress(packed).decode("utf-8")
+    if row.pop("eventGzip", None) is not None:
+        from redtrail.core.items import event_text  # only for the rare large event: the CLI starts without it
+
+        row["event"] = event_text(item)
     return row
 
 

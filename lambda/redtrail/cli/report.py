@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from redtrail.cli.output import escape
+from redtrail.cli.output import escape, plural
 from redtrail.cli.verify import Report as VerifyReport
 from redtrail.contracts.integrity import Provenance
 from redtrail.core.resources import Kind
@@ -92,10 +92,10 @@ def summary_line(data: ReportData) -> str:
         f" and {len(resources) - RESOURCES_NAMED} more" if len(resources) > RESOURCES_NAMED else ""
     )
     return (
-        f"{_counted(len(data.events), 'event')} ({len(data.writes)} write-type, "
-        f"{_counted(len(data.detections), 'detection')}, {_counted(len(data.failed), 'failed attempt')}) "
+        f"{plural(len(data.events), 'event')} ({len(data.writes)} write-type, "
+        f"{plural(len(data.detections), 'detection')}, {plural(len(data.failed), 'failed attempt')}) "
         f"from {_day(data.since)} to {_day(data.until)}; "
-        f"{_counted(len(resources), 'cluster, namespace or workgroup', 'clusters, namespaces and workgroups')} "
+        f"{plural(len(resources), 'cluster, namespace or workgroup', 'clusters, namespaces and workgroups')} "
         f"changed{': ' + named if resources else ''}"
     )
 
@@ -460,10 +460,6 @@ def _text(value: object) -> str:
 
 def _day(moment: date) -> str:
     return moment.strftime("%Y-%m-%d")
-
-
-def _counted(count: int, noun: str, plural: str | None = None) -> str:
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 _STYLE = """

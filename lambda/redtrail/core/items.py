@@ -304,7 +304,7 @@ def _store_text(item: Item, text: str) -> None:
     item["eventEncoding"] = {"S": "gzip"}
 
 
-def event_text(item: Mapping[str, AttributeValue]) -> str | None:
+def event_text(item: Mapping[str, Mapping[str, Any]]) -> str | None:
     """The stored record's JSON text of an item (inflated when stored compressed), or None when it has none."""
     packed = item.get("eventGzip", {}).get("B")
     if packed is not None:
