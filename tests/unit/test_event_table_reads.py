@@ -86,3 +86,20 @@ def test_a_failed_get_item_becomes_a_redtrail_error(failure, error, message):
     # Then the error is redtrail's, naming the table and what went wrong: the CLI never sees botocore's
     with pytest.raises(error, match=message):
         EventTable("t", GetItem(failure)).item("e1")
+
+
+def test_ledger_entries_still_unread_after_every_attempt_are_an_error_not_an_endless_loop(monkeypatch):
+    # Given DynamoDB that never processes one ledger key (the ledger once asked again forever, without a pause)
+    from redtrail.adapters import dynamodb as event_table
+    from redtrail.adapters.ledger import DynamoDBLedger
+    from redtrail.contracts import schema
+
+    key = schema.LOG_PREFIX + "s3://b/AWSLogs/k.json.gz"
+    reads = PartialReads({}, unread=1, times=99)
+    monkeypatch.setattr(event_table.random, "uniform", lambda _low, _high: 0.0)  # no real pauses
+    # When its log entry is read
+    # Then the read fails after the event table's bounded attempts, with the count of keys left
+    with pytest.raises(TableWriteError, match="1 keys still unread after 8 attempts"):
+        DynamoDBLedger("t", reads).logs(["s3://b/AWSLogs/k.json.gz"])
+    assert len(reads.requests) == 8
+    assert reads.requests[0]["Keys"] == [{"eventID": {"S": key}}]

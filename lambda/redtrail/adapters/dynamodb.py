@@ -116,16 +116,18 @@ class EventTable:
             raise ItemRejectedError(f"eventID {event_id[:100]!r}: {error}; its quarantine item: {again}") from again
 
     def _stored(
-        self, event_ids: Sequence[str], projection: str, *, consistent: bool = False
+        self, event_ids: Sequence[str], projection: str | None, *, consistent: bool = False
     ) -> dict[str, dict[str, Any]]:
-        """The ``projection`` of what is stored under these eventIDs."""
+        """The ``projection`` (None: every attribute) of what is stored under these eventIDs."""
         found: dict[str, dict[str, Any]] = {}
         for batch in batches(list(dict.fromkeys(event_ids)), READ_BATCH_SIZE):
             keys: Any = [{schema.PARTITION_KEY: {"S": event_id}} for event_id in batch]
             for attempt in range(self._max_attempts):
                 if attempt:
                     self._backoff(attempt)
-                asked = {"Keys": keys, "ProjectionExpression": projection, "ConsistentRead": consistent}
+                asked = {"Keys": keys, "ConsistentRead": consistent}
+                if projection is not None:
+                    asked["ProjectionExpression"] = projection
                 response = self._read({self.name: asked})
                 for item in response.get("Responses", {}).get(self.name, []):
                     found[item[schema.PARTITION_KEY]["S"]] = dict(item)
@@ -155,6 +157,10 @@ class EventTable:
         """The stored records of these eventIDs (``event``, or ``eventGzip`` when stored compressed), by eventID:
         BatchGetItem, 100 a request, unprocessed keys asked again; an eventID with no item is left out."""
         return self._stored(event_ids, RECORD_PROJECTION)
+
+    def items(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Whole items by their key (any of the table's, the ledger's too), as ``records`` reads them."""
+        return self._stored(keys, None)
 
     def _put_new(self, item: Item) -> bool:
         """Put an item that must not exist yet; False when it does. ItemRejectedError when DynamoDB refuses it."""

@@ -14,6 +14,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from redtrail.adapters.aws_calls import error_code
+from redtrail.adapters.dynamodb import EventTable
 from redtrail.contracts import schema
 from redtrail.contracts.integrity import ProblemCode
 from redtrail.core.errors import TableError, TableNotFoundError
@@ -115,24 +116,12 @@ class DynamoDBLedger:
         return _log(item) if item else None
 
     def logs(self, uris: list[str]) -> dict[str, LogEntry]:
-        """Several entries at once (BatchGetItem, 100 a request): what ``redtrail query`` shows as provenance."""
-        found: dict[str, LogEntry] = {}
-        keys = list(dict.fromkeys(uris))
-        for start in range(0, len(keys), 100):
-            pending: dict[str, Any] = {
-                self.name: {
-                    "Keys": [
-                        {schema.PARTITION_KEY: {"S": schema.LOG_PREFIX + uri}} for uri in keys[start : start + 100]
-                    ]
-                }
-            }
-            while pending:
-                response = self._call("batch_get_item", RequestItems=pending)
-                for item in response.get("Responses", {}).get(self.name, []):
-                    entry = _log(item)
-                    found[entry.uri] = entry
-                pending = response.get("UnprocessedKeys") or {}
-        return found
+        """Several entries at once: what ``redtrail query`` shows as provenance. Read as the event table reads
+        (``EventTable.items``: BatchGetItem, 100 a request, unprocessed keys asked again with backoff, a bounded
+        number of times)."""
+        stored = EventTable(self.name, self._dynamodb).items([schema.LOG_PREFIX + uri for uri in uris])
+        entries = (_log(item) for item in stored.values())
+        return {entry.uri: entry for entry in entries}
 
     # --- digests and chains ------------------------------------------------------------------------------
 
