@@ -10,7 +10,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from redtrail.adapters.connection import Connection
-from redtrail.adapters.dynamodb import RETRIES, EventTable
+from redtrail.adapters.dynamodb import RETRIES, DetectionTable, EventTable
+from redtrail.adapters.ledger import DynamoDBLedger
 from redtrail.adapters.s3 import TrailStore
 from redtrail.contracts import schema
 from redtrail.core.classify import Match, MatchedBy
@@ -25,6 +26,7 @@ from redtrail.core.errors import (
 from redtrail.core.items import build_item, content_sha256, event_text
 from redtrail.core.pipeline import Conflict, Refused, StoredItems
 from redtrail.core.s3_events import TrailObject
+from redtrail.function import consumer
 from tests.support import event
 
 
@@ -350,11 +352,32 @@ def test_a_write_that_fails_part_way_says_how_many_items_it_wrote():
 def test_the_table_clients_use_botocores_standard_retry_mode(monkeypatch):
     # Given a region and no client handed in
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # When the function's table and the CLI's connection make their DynamoDB clients
-    clients = [EventTable("t")._dynamodb, Connection(region="us-east-1").dynamodb()]
-    # Then both retry in botocore's standard mode, 8 attempts in all
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts")
+    # When the table adapters, the function's dependencies and the CLI's connection make their DynamoDB clients
+    consumer.default_dependencies.cache_clear()
+    dependencies = consumer.default_dependencies()
+    consumer.default_dependencies.cache_clear()
+    assert dependencies.alerting is not None
+    function_clients = {
+        id(client): client
+        for client in (
+            dependencies.table._dynamodb,
+            dependencies.integrity.ledger._dynamodb,
+            dependencies.alerting.records._dynamodb(),
+        )
+    }
+    clients = [
+        EventTable("t")._dynamodb,
+        DynamoDBLedger("t")._dynamodb,
+        DetectionTable("t")._dynamodb(),
+        Connection(region="us-east-1").dynamodb(),
+        *function_clients.values(),
+    ]
+    # Then every one retries in botocore's standard mode, 8 attempts in all, and the function shares one client
     for client in clients:
         assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
+    assert len(function_clients) == 1
 
 
 class ScriptedS3:

@@ -35,6 +35,11 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS - 1})
 REFUSED = "ValidationException"  # DynamoDB refuses the request as it is: sent again, it is refused again
 
 
+def table_client() -> "DynamoDBClient":
+    """A DynamoDB client of the default session with ``RETRIES``: what every table adapter uses unless given one."""
+    return boto3.client("dynamodb", config=RETRIES)
+
+
 class EventTable:
     """Writes items to the event table without ever replacing one: an item already stored with the same content
     is left as it is, one with other content is a conflict (the first stays). Reads what is stored with
@@ -55,7 +60,7 @@ class EventTable:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = table_name
-        self._dynamodb = client or boto3.client("dynamodb", config=RETRIES)
+        self._dynamodb = client or table_client()
         self._max_attempts = max_attempts  # of the UnprocessedKeys loop
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -246,7 +251,7 @@ class DetectionTable:
 
     def _dynamodb(self) -> "DynamoDBClient":
         if self._client is None:
-            self._client = boto3.client("dynamodb")
+            self._client = table_client()
         return self._client
 
     def claim(self, record: Item) -> tuple[AlertState, str] | None:

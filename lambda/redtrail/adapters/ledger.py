@@ -10,11 +10,10 @@ import contextlib
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from redtrail.adapters.aws_calls import error_code
-from redtrail.adapters.dynamodb import EventTable
+from redtrail.adapters.dynamodb import EventTable, table_client
 from redtrail.contracts import schema
 from redtrail.contracts.integrity import ProblemCode
 from redtrail.core.errors import TableError, TableNotFoundError
@@ -51,7 +50,7 @@ class DynamoDBLedger:
 
     def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
         self.name = table_name
-        self._dynamodb = client or boto3.client("dynamodb")
+        self._dynamodb = client or table_client()
         self._namespaces: set[str] = set()  # noted in this execution environment: no need to write again
 
     # --- log files ---------------------------------------------------------------------------------------

@@ -4,12 +4,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from redtrail.adapters.cloudtrail import CloudTrailPublicKeys
-from redtrail.adapters.dynamodb import DetectionTable, EventTable
+from redtrail.adapters.dynamodb import DetectionTable, EventTable, table_client
 from redtrail.adapters.ledger import DynamoDBLedger
 from redtrail.adapters.s3 import TrailStore
 from redtrail.adapters.sns import AlertTopic
@@ -41,6 +41,9 @@ from redtrail.function.observability import (
     tracer,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 # Failures that no retry can mend: the message goes straight to the dead-letter queue (with its reason)
 # instead of burning maxReceiveCount receives. Anything else (S3 or DynamoDB trouble, access denied, which
 # an operator may fix) fails the message, and SQS retries it until its redrive policy dead-letters it.
@@ -62,24 +65,25 @@ def default_dependencies() -> Dependencies:
     """Settings from the environment and boto3 clients, made once per execution environment."""
     settings = Settings.from_env()
     dead_letters = Queue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
-    table = EventTable(settings.table_name)
-    ledger = DynamoDBLedger(settings.table_name)
+    dynamodb = table_client()  # one client (standard retries) for the events, the ledger and the detections
+    table = EventTable(settings.table_name, dynamodb)
+    ledger = DynamoDBLedger(settings.table_name, dynamodb)
     return Dependencies(
         settings,
         TrailStore(),
         table,
         integrity(settings, ledger, CloudTrailPublicKeys()),
         dead_letters,
-        alerting(settings),
+        alerting(settings, dynamodb),
     )
 
 
-def alerting(settings: Settings) -> Alerting | None:
+def alerting(settings: Settings, dynamodb: "DynamoDBClient") -> Alerting | None:
     """Detections recorded in the table, alerts published to the topic the stack made."""
     if settings.alerts.topic_arn is None:
         return None
     return Alerting(
-        DetectionTable(settings.table_name),
+        DetectionTable(settings.table_name, dynamodb),
         AlertTopic(settings.alerts.topic_arn),
         timedelta(hours=settings.alerts.max_age_hours),
     )
