@@ -92,9 +92,9 @@ def raise_alerts(
     ``errors`` (the caller fails the message, so that the next delivery publishes it)."""
     report = AlertReport()
     for found in detected:
+        old = _older_than(found.item, now - max_age)
         for detection in found.detections:
             alert = alert_for(found.item, detection, now=now)
-            old = _older_than(found.item, now - max_age)
             state = AlertState.OLD if old else AlertState.PENDING
             alert.record[names.ALERT_STATE] = {"S": state.value}
             stored = records.claim(alert.record)
