@@ -8,14 +8,13 @@ returns nothing, each such key gets a hint; where a cheap look tells more, a pro
 
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
 from redtrail.cli.output import escape
-from redtrail.contracts import schema
 from redtrail.core import queries
 from redtrail.core.detections import RULES
 from redtrail.core.resources import PARENT_KINDS, Kind, parse_resource_key
@@ -189,19 +188,14 @@ def _keyed(
 def _probe(query: queries.EventQuery, run_query: queries.RunQuery, limit: int = 1) -> list[Item]:
     """The first ``limit`` items of the first Query ``query`` makes (newest first)."""
     request = {**queries.requests(query)[0], "Limit": limit}
-    return list(islice(_events(run_query(request)), limit))
+    return list(islice(queries.events_only(run_query(request)), limit))
 
 
 def _has_resource(query: queries.EventQuery, key: str, kind: str, run_query: queries.RunQuery) -> bool:
     """Whether ``key`` has events in the range: its own, or (for the kinds that have them) its children's."""
     own, parent = queries.requests(_keyed(query, resource=key))
     asked = [own, parent] if kind in PARENT_KINDS else [own]
-    return any(next(_events(run_query({**request, "Limit": 1})), None) is not None for request in asked)
-
-
-def _events(items: Iterator[Item]) -> Iterator[Item]:
-    """Events only: not the detection and ledger items some indexes also hold."""
-    return (item for item in items if not _text(item, "eventID").startswith(schema.NOT_EVENT_PREFIXES))
+    return any(next(queries.events_only(run_query({**request, "Limit": 1})), None) is not None for request in asked)
 
 
 def _text(item: Item, name: str) -> str:

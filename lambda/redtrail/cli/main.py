@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from redtrail.adapters.connection import Connection
     from redtrail.contracts.settings import PipelineOptions
     from redtrail.contracts.stack_outputs import StackResources
+    from redtrail.core.queries import EventQuery
 
 DISTRIBUTION = "redtrail"  # the package's name in pyproject.toml
 COMMAND_ENTRY_POINTS = "redtrail.commands"
@@ -52,6 +53,16 @@ def _error(message: object) -> None:
 
 def warn(message: str) -> None:
     print(f"redtrail: warning: {escape(message)}", file=sys.stderr)
+
+
+def warn_if_costly(query: "EventQuery", instead: str) -> None:
+    """Say, before it runs, what a query costs when that is more than a few Queries (a long range without a key is
+    one Query per month and shard), and ``instead``: what else would narrow it."""
+    from redtrail.core import queries
+
+    cost = queries.cost(query)
+    if cost.is_costly:
+        warn(f"{cost.describe()}: narrow --since/--until, or {instead}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -454,12 +465,9 @@ def query_command(args: argparse.Namespace) -> int:
         query = replace(query, excluded_event_names=options.routine_write_event_names)
     else:
         name = table_name(args)
-    cost = queries.cost(query)
-    if cost.is_costly:  # said before it runs: a long range without a key is one Query per month and shard
-        warn(
-            f"{cost.describe()}: narrow --since/--until, or use a key "
-            "(--event-name, --principal, --actor, --resource, --account, --detection, --severity)"
-        )
+    warn_if_costly(
+        query, "use a key (--event-name, --principal, --actor, --resource, --account, --detection, --severity)"
+    )
     dynamodb = aws(args).dynamodb()
     table = EventTable(name, dynamodb)
     rows = [output.plain(item) for item in queries.run(query, table.query, limit=args.limit)]

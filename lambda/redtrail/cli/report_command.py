@@ -9,7 +9,7 @@ from redtrail.adapters.dynamodb import EventTable
 from redtrail.adapters.ledger import DynamoDBLedger
 from redtrail.adapters.sqs import Queue
 from redtrail.cli import report, report_data, timeparse
-from redtrail.cli.main import CliError, aws, stack_resources, warn
+from redtrail.cli.main import CliError, aws, stack_resources, warn_if_costly
 from redtrail.cli.output import escape
 from redtrail.core import queries
 from redtrail.core.resources import Kind
@@ -27,9 +27,7 @@ def run(args: argparse.Namespace) -> int:
     scope = resource_scope(args.resource)
     query = report_data.event_query(since, until, scope)
     queries.plan(query)  # a bad range fails here
-    cost = queries.cost(query)
-    if cost.is_costly:
-        warn(f"{cost.describe()}: narrow --since/--until, or report on one --resource")
+    warn_if_costly(query, "report on one --resource")
     resources = stack_resources(args)
     dynamodb = aws(args).dynamodb()
     table = EventTable(resources.table, dynamodb)

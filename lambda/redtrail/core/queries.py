@@ -276,10 +276,14 @@ def run(query: EventQuery, run_query: RunQuery, limit: int | None = None) -> Ite
     if index in (schema.BY_DETECTION, schema.BY_SEVERITY):
         results = event_rows(results)
     elif index is not schema.BY_REJECTED:
-        # Detection items copy eventName, principal, actor, resource and account, so the event indexes keyed
-        # by those hold them too: they are not events.
-        results = (item for item in results if not _key(item).startswith(schema.NOT_EVENT_PREFIXES))
+        results = events_only(results)
     return _limited(results, limit)
+
+
+def events_only(items: Iterable[Item]) -> Iterator[Item]:
+    """The events among ``items``, not redtrail's own items: detection items copy eventName, principal, actor,
+    resource and account, so the event indexes keyed by those hold them too."""
+    return (item for item in items if not _key(item).startswith(schema.NOT_EVENT_PREFIXES))
 
 
 def run_alerts(query: AlertQuery, run_query: RunQuery, limit: int | None = None) -> Iterator[Item]:
